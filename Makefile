@@ -1,0 +1,68 @@
+# Thin wrapper: install what is missing, build with CMake, run, test.
+# Everything real lives in CMakeLists.txt, scripts/ and tests/.
+BUILD      ?= build
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CONFIG     ?= config/paved.yaml
+FUZZ_SECS  ?= 20
+
+.PHONY: all build run test unit asan integration fuzz bench format \
+        format-check clean deps deps-test
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@mkdir -p var
+	exec ./$(BUILD)/paved serve --config $(CONFIG)
+
+# make test: every test there is, the way CI runs it.
+test: deps-test
+	$(MAKE) BUILD=build-ci CMAKE_FLAGS=-DPAVED_WERROR=ON build
+	$(MAKE) unit BUILD=build-ci
+	$(MAKE) asan
+	$(MAKE) integration BUILD=build-ci
+	$(MAKE) format-check
+	@echo "make test: all suites passed"
+
+unit:
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The unit tests again under AddressSanitizer and UBSan.
+asan: deps-test
+	$(MAKE) BUILD=build-asan \
+	  CMAKE_FLAGS="-DPAVED_WERROR=ON -DPAVED_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug" build
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+integration: deps-test
+	PAVED_BIN=$(CURDIR)/$(BUILD)/paved tests/integration/run.sh
+
+# libFuzzer for FUZZ_SECS seconds per target, seeded from tests/fuzz/corpus.
+fuzz: deps-test
+	CC=clang $(MAKE) BUILD=build-fuzz CMAKE_FLAGS="-DPAVED_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug" build
+	tests/fuzz/run.sh build-fuzz $(FUZZ_SECS)
+
+bench: build
+	scripts/deps.sh bench
+	bench/ingest
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-ci build-asan build-fuzz

@@ -1,0 +1,91 @@
+/* Dispatch `paved <command>`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "paved/config.h"
+#include "paved/error.h"
+
+extern char **environ;
+
+static void
+cli_usage(FILE *fp)
+{
+    fprintf(fp, "usage: paved <command> [options]\n"
+                "\n"
+                "commands:\n"
+                "  serve [--config FILE]          run the daemon\n"
+                "  deliveries [--json] [--limit N] [--url URL]\n"
+                "                                 list received webhook "
+                "deliveries\n"
+                "  config [--config FILE]         print the effective "
+                "configuration\n"
+                "  version                        print the version\n"
+                "\n"
+                "Every config key can be set by PAVED_<KEY>; see "
+                "docs/configuration.md.\n");
+}
+
+static int
+cli_config(int argc, char **argv)
+{
+    struct paved_config *cf = NULL;
+    const char *path = NULL;
+    char *text = NULL;
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+        else {
+            fprintf(stderr, "paved config: unknown argument \"%s\"\n", argv[i]);
+            return PAVED_EXIT_USAGE;
+        }
+    }
+    if (paved_config_load(&cf, path, environ) < 0) {
+        fprintf(stderr, "paved: %s\n", paved_error_last());
+        return PAVED_EXIT_FAIL;
+    }
+    if (paved_config_dump(&text, cf) < 0) {
+        fprintf(stderr, "paved: %s\n", paved_error_last());
+        paved_config_free(cf);
+        return PAVED_EXIT_FAIL;
+    }
+    fputs(text, stdout);
+    free(text);
+    paved_config_free(cf);
+    return PAVED_EXIT_OK;
+}
+
+int
+paved_cli_main(int argc, char **argv)
+{
+    const char *cmd;
+
+    if (argc < 2) {
+        cli_usage(stderr);
+        return PAVED_EXIT_USAGE;
+    }
+    cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0)
+        return paved_cli_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "deliveries") == 0)
+        return paved_cli_deliveries(argc - 1, argv + 1);
+    if (strcmp(cmd, "config") == 0)
+        return cli_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("paved %s\n", PAVED_VERSION);
+        return PAVED_EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "-h") == 0) {
+        cli_usage(stdout);
+        return PAVED_EXIT_OK;
+    }
+    fprintf(stderr, "paved: unknown command \"%s\"\n\n", cmd);
+    cli_usage(stderr);
+    return PAVED_EXIT_USAGE;
+}

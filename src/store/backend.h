@@ -1,0 +1,28 @@
+#ifndef PAVED_STORE_BACKEND_H
+#define PAVED_STORE_BACKEND_H
+/* The table of functions a store backend provides (fluent-bit's plugin
+ * idea). store.c owns threads and queues; a backend owns one connection
+ * and its SQL. A connection is used by one thread at a time. */
+#include "paved/store.h"
+
+struct store_backend {
+    const char *sb_name;
+    /* writer != 0: create or migrate the schema and apply write limits */
+    int (*sb_open)(void **out, const struct paved_store_opts *opts, int writer);
+    void (*sb_close)(void *conn);
+    int (*sb_begin)(void *conn);
+    /* Sets d->dl_seq. PAVED_EEXISTS (with dl_seq of the stored one) when
+     * (forge, id) is already there; any other error spoils the batch. */
+    int (*sb_insert_delivery)(void *conn, struct paved_delivery *d);
+    int (*sb_commit)(void *conn);
+    void (*sb_rollback)(void *conn);
+    int (*sb_delivery_list)(struct paved_delivery ***out, size_t *n, void *conn,
+                            size_t limit, int64_t before_seq, int with_payload);
+    int (*sb_delivery_get)(struct paved_delivery **out, void *conn,
+                           const char *id, int with_payload);
+    int (*sb_delivery_count)(int64_t *out, void *conn);
+};
+
+extern const struct store_backend store_backend_sqlite;
+
+#endif

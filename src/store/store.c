@@ -1,0 +1,417 @@
+/* The store's writer thread and its two queues (redis's bio idea).
+ *
+ * The event loop submits jobs; the writer takes everything waiting (up to
+ * a batch), runs it in one transaction, commits (one fsync for the lot),
+ * then moves the jobs to the done queue and wakes the loop through an
+ * eventfd. Callbacks run on the loop thread in paved_store_complete(), so
+ * the loop never waits on disk and nothing is answered before it is
+ * durable. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "paved/error.h"
+#include "paved/store.h"
+#include "store/backend.h"
+
+enum store_job_kind { STORE_JOB_DELIVERY, STORE_JOB_PROBE };
+
+struct store_job {
+    struct store_job *j_next;
+    enum store_job_kind j_kind;
+    struct paved_delivery *j_delivery;
+    paved_store_cb j_cb;
+    void *j_arg;
+    struct paved_store_done j_done;
+    char j_msg[256]; /* the writer's error, copied off its thread */
+};
+
+struct store_queue {
+    struct store_job *q_head;
+    struct store_job **q_tail;
+};
+
+struct paved_store {
+    const struct store_backend *st_be;
+    void *st_writer; /* used by the writer thread only */
+    void *st_reader; /* used by the loop thread only */
+    unsigned st_batch;
+    int st_efd;
+    pthread_t st_thread;
+    int st_started;
+    pthread_mutex_t st_lock; /* guards everything below */
+    pthread_cond_t st_cond;
+    struct store_queue st_in;
+    struct store_queue st_done;
+    size_t st_pending;
+    int st_stop;
+};
+
+static void
+queue_init(struct store_queue *q)
+{
+    q->q_head = NULL;
+    q->q_tail = &q->q_head;
+}
+
+static void
+queue_push(struct store_queue *q, struct store_job *j)
+{
+    j->j_next = NULL;
+    *q->q_tail = j;
+    q->q_tail = &j->j_next;
+}
+
+static void
+job_free(struct store_job *j)
+{
+    if (j == NULL)
+        return;
+    paved_delivery_free(j->j_delivery);
+    free(j);
+}
+
+static void
+job_free_list(struct store_job *j)
+{
+    while (j != NULL) {
+        struct store_job *next = j->j_next;
+        job_free(j);
+        j = next;
+    }
+}
+
+void
+paved_delivery_free(struct paved_delivery *d)
+{
+    if (d == NULL)
+        return;
+    free(d->dl_forge);
+    free(d->dl_id);
+    free(d->dl_event);
+    free(d->dl_kind);
+    free(d->dl_status);
+    free(d->dl_event_json);
+    free(d->dl_payload);
+    free(d);
+}
+
+void
+paved_delivery_list_free(struct paved_delivery **list, size_t n)
+{
+    size_t i;
+
+    if (list == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        paved_delivery_free(list[i]);
+    free(list);
+}
+
+static double
+store_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+store_fail_batch(struct store_job *batch, int error, double secs, size_t n)
+{
+    const char *msg = paved_error_last();
+    struct store_job *j;
+
+    for (j = batch; j != NULL; j = j->j_next) {
+        j->j_done.sd_result =
+            error == PAVED_EUNAVAILABLE ? error : PAVED_EUNAVAILABLE;
+        j->j_done.sd_seq = 0;
+        j->j_done.sd_commit_secs = secs;
+        j->j_done.sd_batch = n;
+        snprintf(j->j_msg, sizeof(j->j_msg), "%s", msg);
+    }
+}
+
+/* One transaction for the whole batch. A failure anywhere fails every job
+ * in it: none was committed, so each is answered 503 and redelivered. */
+static void
+store_run_batch(struct paved_store *st, struct store_job *batch, size_t n)
+{
+    double t0 = store_now();
+    struct store_job *j;
+    int error;
+
+    if ((error = st->st_be->sb_begin(st->st_writer)) < 0)
+        goto fail;
+    for (j = batch; j != NULL; j = j->j_next) {
+        j->j_done.sd_result = 0;
+        if (j->j_kind != STORE_JOB_DELIVERY)
+            continue;
+        error = st->st_be->sb_insert_delivery(st->st_writer, j->j_delivery);
+        if (error == PAVED_EEXISTS) {
+            j->j_done.sd_result = PAVED_EEXISTS;
+        } else if (error < 0) {
+            st->st_be->sb_rollback(st->st_writer);
+            goto fail;
+        }
+        j->j_done.sd_seq = j->j_delivery->dl_seq;
+    }
+    if ((error = st->st_be->sb_commit(st->st_writer)) < 0) {
+        st->st_be->sb_rollback(st->st_writer);
+        goto fail;
+    }
+    for (j = batch; j != NULL; j = j->j_next) {
+        j->j_done.sd_commit_secs = store_now() - t0;
+        j->j_done.sd_batch = n;
+    }
+    return;
+fail:
+    store_fail_batch(batch, error, store_now() - t0, n);
+}
+
+static void *
+store_writer_main(void *arg)
+{
+    struct paved_store *st = arg;
+    struct store_job *batch, *last, *j;
+    uint64_t one = 1;
+    size_t n;
+
+    pthread_mutex_lock(&st->st_lock);
+    for (;;) {
+        while (st->st_in.q_head == NULL && !st->st_stop)
+            pthread_cond_wait(&st->st_cond, &st->st_lock);
+        if (st->st_in.q_head == NULL)
+            break; /* stopping, and everything submitted is done */
+        /* take up to st_batch jobs off the front */
+        batch = last = st->st_in.q_head;
+        for (n = 1; n < st->st_batch && last->j_next != NULL; n++)
+            last = last->j_next;
+        st->st_in.q_head = last->j_next;
+        if (st->st_in.q_head == NULL)
+            st->st_in.q_tail = &st->st_in.q_head;
+        last->j_next = NULL;
+        pthread_mutex_unlock(&st->st_lock);
+
+        store_run_batch(st, batch, n);
+
+        pthread_mutex_lock(&st->st_lock);
+        for (j = batch; j != NULL;) {
+            struct store_job *next = j->j_next;
+            queue_push(&st->st_done, j);
+            j = next;
+        }
+        st->st_pending -= n;
+        pthread_mutex_unlock(&st->st_lock);
+        /* a full eventfd counter cannot happen (2^64 - 1 wakes) */
+        while (write(st->st_efd, &one, sizeof(one)) < 0 && errno == EINTR)
+            ;
+        pthread_mutex_lock(&st->st_lock);
+    }
+    pthread_mutex_unlock(&st->st_lock);
+    return NULL;
+}
+
+static int
+store_backend_for(const struct store_backend **out, const char *spec)
+{
+    if (spec == NULL || spec[0] == '\0' || strcmp(spec, "sqlite") == 0) {
+        *out = &store_backend_sqlite;
+        return 0;
+    }
+    if (strncmp(spec, "postgres://", 11) == 0 ||
+        strncmp(spec, "postgresql://", 13) == 0)
+        return paved_error_set(
+            PAVED_EUSAGE,
+            "store: the PostgreSQL backend is not built yet; it comes with "
+            "several instances sharing one queue. Use store: sqlite");
+    return paved_error_set(PAVED_EUSAGE,
+                           "store: unknown \"%s\" (use sqlite or a "
+                           "postgres:// URL)",
+                           spec);
+}
+
+int
+paved_store_open(paved_store **out, const struct paved_store_opts *opts)
+{
+    struct paved_store *st = NULL;
+    int error;
+
+    *out = NULL;
+    if ((st = calloc(1, sizeof(*st))) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    st->st_efd = -1;
+    queue_init(&st->st_in);
+    queue_init(&st->st_done);
+    pthread_mutex_init(&st->st_lock, NULL);
+    pthread_cond_init(&st->st_cond, NULL);
+    st->st_batch = opts->so_batch > 0 ? opts->so_batch : 512;
+    if ((error = store_backend_for(&st->st_be, opts->so_spec)) < 0)
+        goto out;
+    /* the writer first: it creates the file and the schema */
+    if ((error = st->st_be->sb_open(&st->st_writer, opts, 1)) < 0 ||
+        (error = st->st_be->sb_open(&st->st_reader, opts, 0)) < 0)
+        goto out;
+    if ((st->st_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        error = paved_error_set(PAVED_ERROR, "eventfd: %s", strerror(errno));
+        goto out;
+    }
+    if (pthread_create(&st->st_thread, NULL, store_writer_main, st) != 0) {
+        error = paved_error_set(PAVED_ERROR, "start store writer thread");
+        goto out;
+    }
+    st->st_started = 1;
+    *out = st;
+    st = NULL;
+out:
+    paved_store_close(st);
+    return error;
+}
+
+void
+paved_store_close(paved_store *st)
+{
+    if (st == NULL)
+        return;
+    if (st->st_started) {
+        pthread_mutex_lock(&st->st_lock);
+        st->st_stop = 1;
+        pthread_cond_signal(&st->st_cond);
+        pthread_mutex_unlock(&st->st_lock);
+        pthread_join(st->st_thread, NULL);
+    }
+    job_free_list(st->st_in.q_head);
+    job_free_list(st->st_done.q_head);
+    if (st->st_be != NULL) {
+        st->st_be->sb_close(st->st_writer);
+        st->st_be->sb_close(st->st_reader);
+    }
+    if (st->st_efd >= 0)
+        close(st->st_efd);
+    pthread_cond_destroy(&st->st_cond);
+    pthread_mutex_destroy(&st->st_lock);
+    free(st);
+}
+
+static int
+store_enqueue(paved_store *st, struct store_job *j)
+{
+    int stopped;
+
+    pthread_mutex_lock(&st->st_lock);
+    stopped = st->st_stop;
+    if (!stopped) {
+        queue_push(&st->st_in, j);
+        st->st_pending++;
+        pthread_cond_signal(&st->st_cond);
+    }
+    pthread_mutex_unlock(&st->st_lock);
+    if (stopped) {
+        job_free(j);
+        return paved_error_set(PAVED_EUNAVAILABLE, "store is closing");
+    }
+    return 0;
+}
+
+static struct store_job *
+store_job_new(enum store_job_kind kind, paved_store_cb cb, void *arg)
+{
+    struct store_job *j = calloc(1, sizeof(*j));
+
+    if (j == NULL)
+        return NULL;
+    j->j_kind = kind;
+    j->j_cb = cb;
+    j->j_arg = arg;
+    return j;
+}
+
+int
+paved_store_submit(paved_store *st, struct paved_delivery *d, paved_store_cb cb,
+                   void *arg)
+{
+    struct store_job *j;
+
+    if ((j = store_job_new(STORE_JOB_DELIVERY, cb, arg)) == NULL) {
+        paved_delivery_free(d);
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    }
+    j->j_delivery = d;
+    return store_enqueue(st, j);
+}
+
+int
+paved_store_probe(paved_store *st, paved_store_cb cb, void *arg)
+{
+    struct store_job *j;
+
+    if ((j = store_job_new(STORE_JOB_PROBE, cb, arg)) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    return store_enqueue(st, j);
+}
+
+int
+paved_store_notify_fd(const paved_store *st)
+{
+    return st->st_efd;
+}
+
+void
+paved_store_complete(paved_store *st)
+{
+    struct store_job *j, *next;
+    uint64_t count;
+
+    while (read(st->st_efd, &count, sizeof(count)) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&st->st_lock);
+    j = st->st_done.q_head;
+    queue_init(&st->st_done);
+    pthread_mutex_unlock(&st->st_lock);
+    for (; j != NULL; j = next) {
+        next = j->j_next;
+        j->j_done.sd_msg = j->j_msg[0] != '\0' ? j->j_msg : NULL;
+        if (j->j_cb != NULL)
+            j->j_cb(&j->j_done, j->j_arg);
+        job_free(j);
+    }
+}
+
+size_t
+paved_store_pending(paved_store *st)
+{
+    size_t n;
+
+    pthread_mutex_lock(&st->st_lock);
+    n = st->st_pending;
+    pthread_mutex_unlock(&st->st_lock);
+    return n;
+}
+
+int
+paved_store_delivery_list(struct paved_delivery ***out, size_t *n,
+                          paved_store *st, size_t limit, int64_t before_seq,
+                          int with_payload)
+{
+    return st->st_be->sb_delivery_list(out, n, st->st_reader, limit, before_seq,
+                                       with_payload);
+}
+
+int
+paved_store_delivery_get(struct paved_delivery **out, paved_store *st,
+                         const char *id, int with_payload)
+{
+    return st->st_be->sb_delivery_get(out, st->st_reader, id, with_payload);
+}
+
+int
+paved_store_delivery_count(int64_t *out, paved_store *st)
+{
+    return st->st_be->sb_delivery_count(out, st->st_reader);
+}
