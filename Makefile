@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG     ?= config/paved.yaml
 FUZZ_SECS  ?= 20
 
-.PHONY: all build run test unit asan integration fuzz bench format \
+.PHONY: all build run test unit valgrind asan integration fuzz bench format \
         format-check clean deps deps-test
 
 all: build
@@ -30,6 +30,7 @@ run: build
 test: deps-test
 	$(MAKE) BUILD=build-ci CMAKE_FLAGS=-DPAVED_WERROR=ON build
 	$(MAKE) unit BUILD=build-ci
+	$(MAKE) valgrind BUILD=build-ci
 	$(MAKE) asan
 	$(MAKE) integration BUILD=build-ci
 	$(MAKE) format-check
@@ -37,6 +38,11 @@ test: deps-test
 
 unit:
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The unit tests under valgrind's memcheck.
+valgrind:
+	cd $(BUILD) && ctest -T memcheck --output-on-failure -j $(JOBS) | tail -n 15
+	@! grep -l "Defects" $(BUILD)/Testing/Temporary/MemoryChecker.*.log 2>/dev/null
 
 # The unit tests again under AddressSanitizer and UBSan.
 asan: deps-test

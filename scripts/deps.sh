@@ -9,8 +9,8 @@ want=(build-essential cmake pkg-config git
       libcurl4-openssl-dev libyaml-dev libsqlite3-dev libpq-dev)
 case "${1:-build}" in
 build) ;;
-test)  want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl) ;;
-bench) want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl
+test)  want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl valgrind) ;;
+bench) want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl valgrind
               wrk webhook procps) ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac

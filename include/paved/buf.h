@@ -26,7 +26,8 @@ int paved_buf_puts(struct paved_buf *b, const char *s);
 int paved_buf_putc(struct paved_buf *b, char c);
 int paved_buf_printf(struct paved_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int paved_buf_vprintf(struct paved_buf *b, const char *fmt, va_list ap);
+int paved_buf_vprintf(struct paved_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* JSON string literal with quotes and escapes */
 int paved_buf_put_json_string(struct paved_buf *b, const char *s);
 void paved_buf_clear(struct paved_buf *b); /* len = 0, keeps memory */

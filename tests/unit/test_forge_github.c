@@ -529,8 +529,9 @@ test_malformed_signature_headers(void **state)
         "sha512=00",
         "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d",
-        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b04"
-        "3e1g",
+        /* 64 characters, the last not hex */
+        ("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b04"
+         "3e1g"),
         "sha256=",
     };
     struct fixture f;
