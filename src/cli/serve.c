@@ -108,7 +108,7 @@ paved_cli_serve(int argc, char **argv)
     struct event *sig_term = NULL, *sig_int = NULL, *flush = NULL;
     struct timeval flush_every = {0, 200000};
     enum paved_log_level level = PAVED_LOG_INFO;
-    const char *path = NULL;
+    const char *path = NULL, *log_format = NULL;
     char addr[128], ms[32], *store_shown = NULL;
     int i, rc = PAVED_EXIT_FAIL;
 
@@ -118,10 +118,15 @@ paved_cli_serve(int argc, char **argv)
             path = argv[++i];
         } else if (strncmp(argv[i], "--config=", 9) == 0) {
             path = argv[i] + 9;
+        } else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc &&
+                   (strcmp(argv[i + 1], "json") == 0 ||
+                    strcmp(argv[i + 1], "text") == 0)) {
+            log_format = argv[++i];
         } else {
             fprintf(stderr,
                     "paved serve: unknown argument \"%s\"\n"
-                    "usage: paved serve [--config FILE]\n",
+                    "usage: paved serve [--config FILE] "
+                    "[--log-format text|json]\n",
                     argv[i]);
             return PAVED_EXIT_USAGE;
         }
@@ -131,8 +136,10 @@ paved_cli_serve(int argc, char **argv)
         return PAVED_EXIT_FAIL;
     }
     (void)paved_log_level_from_name(&level, cf->cf_log_level);
-    if (paved_log_new(&sv.sv_log, 2, strcmp(cf->cf_log_format, "json") == 0,
-                      level) < 0) {
+    if (log_format == NULL) /* the flag wins over config and environment */
+        log_format = cf->cf_log_format;
+    if (paved_log_new(&sv.sv_log, 2, strcmp(log_format, "json") == 0, level) <
+        0) {
         fprintf(stderr, "paved: %s\n", paved_error_last());
         goto out;
     }
