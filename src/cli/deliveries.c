@@ -107,7 +107,7 @@ cli_print_table(json_t *list)
            "FORGE", "KIND", "STATUS", "REPO", "REF", "DELIVERY");
     json_array_foreach(list, i, d)
     {
-        json_t *ev = json_object_get(d, "event");
+        json_t *ev = json_object_get(d, "normalized");
         printf("%-6lld %-24s %-7s %-13s %-8s %-32s %-24s %s\n",
                (long long)json_integer_value(json_object_get(d, "seq")),
                cli_str(d, "received_at"), cli_str(d, "forge"),

@@ -30,7 +30,13 @@
 #include "paved/server.h"
 
 #define SERVER_MAX_HEADERS (64 * 1024)
-#define SERVER_MAX_ID 128 /* the forge adapters refuse longer ids */
+#define SERVER_MAX_ID 128   /* the forge adapters refuse longer ids */
+#define SERVER_LOG_PATH 200 /* longer request paths are cut in the log */
+
+#define SERVER_HELP_DELIVERIES                                                 \
+    "Webhook deliveries by forge, normalized event and outcome (a body "       \
+    "over max_body is refused before the forge is known: forge=unknown)."
+#define SERVER_HELP_REQUESTS "HTTP requests answered, by route and status."
 
 static const double server_batch_bounds[] = {1,  2,  4,   8,   16,
                                              32, 64, 128, 256, 512};
@@ -43,6 +49,7 @@ static const double server_batch_bounds[] = {1,  2,  4,   8,   16,
  * the connection by its callbacks having been cleared. */
 struct conn_guard {
     TAILQ_ENTRY(conn_guard) cg_link;
+    struct paved_server *cg_srv;
     struct bufferevent *cg_bev;
     struct evbuffer_cb_entry *cg_in_cb;
     struct evbuffer_cb_entry *cg_out_cb;
@@ -116,10 +123,26 @@ guard_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
                 void *arg)
 {
     struct conn_guard *cg = arg;
+    char line[13];
 
-    (void)buf;
-    if (info->n_added > 0)
-        cg->cg_started = 0; /* answering: the next request starts anew */
+    if (info->n_added == 0)
+        return;
+    cg->cg_started = 0; /* answering: the next request starts anew */
+    /* libevent answers an over-long body itself, without calling us: see
+     * the status line go out so that the refusal is still counted */
+    if (info->orig_size == 0 && evbuffer_get_length(buf) >= 12 &&
+        evbuffer_copyout(buf, line, 12) == 12 &&
+        memcmp(line + 8, " 413", 4) == 0) {
+        paved_metrics_inc(cg->cg_srv->srv_metrics,
+                          "paved_webhook_deliveries_total",
+                          SERVER_HELP_DELIVERIES,
+                          "forge=\"unknown\",event=\"unknown\","
+                          "outcome=\"too_large\"",
+                          1);
+        paved_metrics_inc(cg->cg_srv->srv_metrics, "paved_http_requests_total",
+                          SERVER_HELP_REQUESTS,
+                          "route=\"body_limit\",code=\"413\"", 1);
+    }
 }
 
 static void
@@ -147,6 +170,7 @@ guard_bevcb(struct event_base *base, void *arg)
         return NULL;
     }
     cg->cg_bev = bev;
+    cg->cg_srv = srv;
     cg->cg_in_cb =
         evbuffer_add_cb(bufferevent_get_input(bev), guard_input_cb, cg);
     cg->cg_out_cb =
@@ -197,19 +221,6 @@ guard_sweep_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* --- replies --- */
-
-static const char *
-server_route(const char *path)
-{
-    if (strncmp(path, "/hooks/", 7) == 0)
-        return path; /* one of three, checked by the caller */
-    if (strncmp(path, "/api/", 5) == 0)
-        return "/api";
-    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
-        strcmp(path, "/metrics") == 0)
-        return path;
-    return "other";
-}
 
 static int
 status_from_error(int error)
@@ -268,7 +279,10 @@ server_reply(struct paved_server *srv, struct evhttp_request *req,
 {
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
     char labels[160], code[8], dur[32];
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     double secs = server_now() - start;
+    char shown[SERVER_LOG_PATH + 4];
     const char *method;
 
     switch (evhttp_request_get_command(req)) {
@@ -287,20 +301,26 @@ server_reply(struct paved_server *srv, struct evhttp_request *req,
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       ctype);
     evbuffer_add(out, body, len);
+    /* the path is the client's text: bounded here, escaped by the log */
+    if (path == NULL || path[0] == '\0')
+        path = "/";
+    if (strlen(path) > SERVER_LOG_PATH) {
+        snprintf(shown, sizeof(shown), "%.*s...", SERVER_LOG_PATH, path);
+        path = shown;
+    }
     snprintf(code, sizeof(code), "%d", status);
     snprintf(dur, sizeof(dur), "%.3f", secs * 1000);
     snprintf(labels, sizeof(labels), "route=\"%s\",code=\"%d\"", route, status);
     paved_metrics_inc(srv->srv_metrics, "paved_http_requests_total",
-                      "HTTP requests answered, by route and status code.",
-                      labels, 1);
+                      SERVER_HELP_REQUESTS, labels, 1);
     snprintf(labels, sizeof(labels), "route=\"%s\"", route);
     paved_metrics_observe(
         srv->srv_metrics, "paved_http_request_duration_seconds",
         "Time from a request read to its answer sent.", labels, secs);
     paved_log_kv(srv->srv_log, status >= 500 ? PAVED_LOG_WARN : PAVED_LOG_INFO,
-                 "request", "method", method, "path", route, "status", code,
-                 "forge", forge, "event", kind, "delivery", delivery, "dur_ms",
-                 dur, "error", err, NULL);
+                 "request", "method", method, "path", path, "route", route,
+                 "status", code, "forge", forge, "event", kind, "delivery",
+                 delivery, "dur_ms", dur, "error", err, NULL);
     evhttp_send_reply(req, status, reason_for(status), NULL);
 }
 
@@ -338,9 +358,7 @@ hook_count(struct paved_server *srv, enum paved_forge forge, const char *kind,
     snprintf(labels, sizeof(labels), "forge=\"%s\",event=\"%s\",outcome=\"%s\"",
              paved_forge_name(forge), kind, outcome);
     paved_metrics_inc(srv->srv_metrics, "paved_webhook_deliveries_total",
-                      "Webhook deliveries by forge, normalized event and "
-                      "outcome.",
-                      labels, 1);
+                      SERVER_HELP_DELIVERIES, labels, 1);
 }
 
 static const char *
@@ -384,7 +402,7 @@ hook_done(const struct paved_store_done *done, void *arg)
         srv->srv_metrics, "paved_store_commit_duration_seconds",
         "Time the store took to commit a batch.", "", done->sd_commit_secs);
     paved_metrics_observe_buckets(
-        srv->srv_metrics, "paved_store_batch_size",
+        srv->srv_metrics, "paved_store_commit_batch_size",
         "Deliveries in the commit each delivery was part of: how many "
         "shared one fsync.",
         "", (double)done->sd_batch, server_batch_bounds,
@@ -709,21 +727,22 @@ server_request_cb(struct evhttp_request *req, void *arg)
         server_hook(srv, req, PAVED_FORGE_GITLAB, "/hooks/gitlab", start);
     } else if (strncmp(path, "/api/", 5) == 0) {
         server_api(srv, req, path, query, start);
+    } else if (strcmp(path, "/healthz") != 0 && strcmp(path, "/readyz") != 0 &&
+               strcmp(path, "/metrics") != 0) {
+        server_reply_json_error(srv, req, "other", 404, "not found", start,
+                                NULL, NULL, NULL);
     } else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
                           "GET");
-        server_reply_json_error(srv, req, server_route(path), 405,
-                                "method not allowed", start, NULL, NULL, NULL);
+        server_reply_json_error(srv, req, path, 405, "method not allowed",
+                                start, NULL, NULL, NULL);
     } else if (strcmp(path, "/healthz") == 0) {
         server_reply(srv, req, "/healthz", 200, "text/plain", "ok\n", 3, start,
                      NULL, NULL, NULL, NULL);
     } else if (strcmp(path, "/readyz") == 0) {
         server_readyz(srv, req, start);
-    } else if (strcmp(path, "/metrics") == 0) {
-        server_metrics(srv, req, start);
     } else {
-        server_reply_json_error(srv, req, "other", 404, "not found", start,
-                                NULL, NULL, NULL);
+        server_metrics(srv, req, start);
     }
 }
 

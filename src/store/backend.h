@@ -15,6 +15,9 @@ struct store_backend {
      * (forge, id) is already there; any other error spoils the batch. */
     int (*sb_insert_delivery)(void *conn, struct paved_delivery *d);
     int (*sb_commit)(void *conn);
+    /* A write of about one delivery's size, removed again, in a
+     * transaction of its own: can the store take a delivery now? */
+    int (*sb_probe)(void *conn);
     void (*sb_rollback)(void *conn);
     int (*sb_delivery_list)(struct paved_delivery ***out, size_t *n, void *conn,
                             size_t limit, int64_t before_seq, int with_payload);

@@ -37,7 +37,8 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "  received_ms INTEGER NOT NULL,"
     "  event_json TEXT NOT NULL,"
     "  payload BLOB NOT NULL,"
-    "  UNIQUE (forge, delivery_id));",
+    "  UNIQUE (forge, delivery_id));"
+    "CREATE TABLE probe (x BLOB);",
 };
 
 static int
@@ -230,6 +231,27 @@ sqlite_rollback(void *arg)
     /* after some errors SQLite has already rolled back: that is fine */
     if (!sqlite3_get_autocommit(sc->sc_db))
         (void)sqlite_step_done(sc->sc_rollback, sc->sc_db, "rollback");
+}
+
+/* 16 KiB, about two large pushes: a full database or disk fails here the
+ * way the next delivery would (BEGIN; COMMIT alone writes no page). */
+static int
+sqlite_probe(void *arg)
+{
+    struct sqlite_conn *sc = arg;
+    int error;
+
+    if ((error = sqlite_begin(sc)) < 0)
+        return error;
+    if ((error = sqlite_exec(sc->sc_db,
+                             "INSERT INTO probe VALUES (zeroblob(16384));"
+                             "DELETE FROM probe;",
+                             "probe write")) < 0 ||
+        (error = sqlite_commit(sc)) < 0) {
+        sqlite_rollback(sc);
+        return error;
+    }
+    return 0;
 }
 
 static int
@@ -445,6 +467,7 @@ const struct store_backend store_backend_sqlite = {
     .sb_begin = sqlite_begin,
     .sb_insert_delivery = sqlite_insert_delivery,
     .sb_commit = sqlite_commit,
+    .sb_probe = sqlite_probe,
     .sb_rollback = sqlite_rollback,
     .sb_delivery_list = sqlite_delivery_list,
     .sb_delivery_get = sqlite_delivery_get,

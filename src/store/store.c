@@ -123,6 +123,24 @@ store_now(void)
 }
 
 static void
+store_run_probes(struct paved_store *st, struct store_job *batch)
+{
+    struct store_job *j;
+    int error;
+
+    for (j = batch; j != NULL; j = j->j_next) {
+        if (j->j_kind != STORE_JOB_PROBE)
+            continue;
+        j->j_msg[0] = '\0';
+        j->j_done.sd_result = 0;
+        if ((error = st->st_be->sb_probe(st->st_writer)) < 0) {
+            j->j_done.sd_result = PAVED_EUNAVAILABLE;
+            snprintf(j->j_msg, sizeof(j->j_msg), "%s", paved_error_last());
+        }
+    }
+}
+
+static void
 store_fail_batch(struct store_job *batch, int error, double secs, size_t n)
 {
     const char *msg = paved_error_last();
@@ -138,21 +156,25 @@ store_fail_batch(struct store_job *batch, int error, double secs, size_t n)
     }
 }
 
-/* One transaction for the whole batch. A failure anywhere fails every job
- * in it: none was committed, so each is answered 503 and redelivered. */
+/* One transaction for every delivery in the batch. A failure anywhere
+ * fails all of them: none was committed, so each is answered 503 and
+ * redelivered. Probes run afterwards, each in its own transaction, so
+ * that a probe can never spoil a batch of deliveries. */
 static void
 store_run_batch(struct paved_store *st, struct store_job *batch, size_t n)
 {
     double t0 = store_now();
     struct store_job *j;
-    int error;
+    int error = 0, any = 0;
 
-    if ((error = st->st_be->sb_begin(st->st_writer)) < 0)
+    for (j = batch; j != NULL; j = j->j_next)
+        any |= j->j_kind == STORE_JOB_DELIVERY;
+    if (any && (error = st->st_be->sb_begin(st->st_writer)) < 0)
         goto fail;
-    for (j = batch; j != NULL; j = j->j_next) {
-        j->j_done.sd_result = 0;
+    for (j = batch; any && j != NULL; j = j->j_next) {
         if (j->j_kind != STORE_JOB_DELIVERY)
             continue;
+        j->j_done.sd_result = 0;
         error = st->st_be->sb_insert_delivery(st->st_writer, j->j_delivery);
         if (error == PAVED_EEXISTS) {
             j->j_done.sd_result = PAVED_EEXISTS;
@@ -162,7 +184,7 @@ store_run_batch(struct paved_store *st, struct store_job *batch, size_t n)
         }
         j->j_done.sd_seq = j->j_delivery->dl_seq;
     }
-    if ((error = st->st_be->sb_commit(st->st_writer)) < 0) {
+    if (any && (error = st->st_be->sb_commit(st->st_writer)) < 0) {
         st->st_be->sb_rollback(st->st_writer);
         goto fail;
     }
@@ -170,9 +192,11 @@ store_run_batch(struct paved_store *st, struct store_job *batch, size_t n)
         j->j_done.sd_commit_secs = store_now() - t0;
         j->j_done.sd_batch = n;
     }
+    store_run_probes(st, batch);
     return;
 fail:
     store_fail_batch(batch, error, store_now() - t0, n);
+    store_run_probes(st, batch);
 }
 
 static void *

@@ -122,7 +122,7 @@ test_list_newest_first(void **state)
                         "2025-11-27T05:01:02.123Z");
     assert_string_equal(
         json_string_value(json_object_get(
-            json_object_get(json_array_get(list, 0), "event"), "repo")),
+            json_object_get(json_array_get(list, 0), "normalized"), "repo")),
         "o/r");
     /* the list leaves payloads out */
     assert_null(json_object_get(json_array_get(list, 0), "payload"));

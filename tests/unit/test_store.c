@@ -238,6 +238,14 @@ test_full_database_fails_batch(void **state)
     assert_true(ok > 0);
     assert_true(failed > 0);
     assert_int_equal(ok + failed, N);
+    /* readiness tells the truth: a full store is not ready */
+    {
+        struct result probe;
+        memset(&probe, 0, sizeof(probe));
+        assert_int_equal(paved_store_probe(st, on_done, &probe), 0);
+        wait_done(st, &probe, 1, 1);
+        assert_int_equal(probe.r_result, PAVED_EUNAVAILABLE);
+    }
     /* exactly the acknowledged ones are stored */
     assert_int_equal(paved_store_delivery_count(&count, st), 0);
     assert_int_equal(count, ok);
