@@ -60,8 +60,9 @@ api_delivery(struct paved_buf *b, const struct paved_delivery *d)
         (error = paved_buf_put_json_string(b, d->dl_kind)) < 0 ||
         (error = paved_buf_puts(b, ",\"status\":")) < 0 ||
         (error = paved_buf_put_json_string(b, d->dl_status)) < 0 ||
-        (error = paved_buf_printf(b, ",\"received_at\":\"%s\",\"normalized\":%s",
-                                  when, d->dl_event_json)) < 0)
+        (error =
+             paved_buf_printf(b, ",\"received_at\":\"%s\",\"normalized\":%s",
+                              when, d->dl_event_json)) < 0)
         return error;
     if (d->dl_payload != NULL) {
         if ((error = paved_buf_puts(b, ",\"payload\":")) < 0 ||
