@@ -28,7 +28,9 @@ int paved_buf_printf(struct paved_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int paved_buf_vprintf(struct paved_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
-/* JSON string literal with quotes and escapes */
+/* JSON string literal with quotes and escapes, byte for byte as jansson's
+ * json_dumps() writes it. The bytes are copied as they are: the caller
+ * makes sure they are UTF-8. */
 int paved_buf_put_json_string(struct paved_buf *b, const char *s);
 void paved_buf_clear(struct paved_buf *b); /* len = 0, keeps memory */
 /* Ownership of the bytes moves to the caller (free()); the buffer is empty

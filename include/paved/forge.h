@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include "paved/event.h"
 
+typedef struct paved_forge_keys paved_forge_keys; /* body in src/forge/ */
+
 /* Secrets are borrowed for the lifetime of the config. Several secrets per
  * forge are accepted at once (rotation); the result says which matched. */
 struct paved_forge_config {
@@ -24,7 +26,23 @@ struct paved_forge_config {
     const char *const *fc_gitlab_signing_secrets;
     size_t fc_n_gitlab_signing_secrets;
     int64_t fc_gitlab_tolerance; /* seconds either side of now; 0 = 300 */
+    /* Optional, borrowed: HMAC keys prepared from the secrets above by
+     * paved_forge_keys_new(); NULL computes each MAC from the secret
+     * string (slower: OpenSSL fetches and keys HMAC on every call). */
+    const paved_forge_keys *fc_keys;
 };
+
+/* Prepare an HMAC key for every GitHub (SHA-256), Gitea and GitLab
+ * signing secret of cfg, once, when the configuration is loaded; then set
+ * cfg->fc_keys to the result. It copies the key material, so cfg's
+ * strings need not outlive it, but it is only used while cfg still lists
+ * the same number of secrets of each kind (make a new one when they
+ * change). A GitLab signing secret that is not valid whsec_<base64> gets
+ * no key and is reported per delivery as before. *out: free with
+ * paved_forge_keys_free(), after the last delivery that used it. */
+int paved_forge_keys_new(paved_forge_keys **out,
+                         const struct paved_forge_config *cfg);
+void paved_forge_keys_free(paved_forge_keys *keys); /* NULL is a no-op */
 
 /* Case-insensitive header lookup supplied by the caller; NULL if absent. */
 typedef const char *(*paved_forge_header_fn)(void *ctx, const char *name);

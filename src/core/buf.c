@@ -95,24 +95,42 @@ paved_buf_printf(struct paved_buf *b, const char *fmt, ...)
     return error;
 }
 
+/* As jansson's json_dumps() writes a string, byte for byte (stored event
+ * JSON was written by jansson first): \" \\ \b \f \n \r \t, other control
+ * characters as \u00XX in upper case, everything else as it is. Runs of
+ * plain bytes are copied at once: this is on every delivery's path. */
 int
 paved_buf_put_json_string(struct paved_buf *b, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p;
-    char esc[7];
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p, *run;
+    char esc[7] = "\\u00";
+    const char *put;
+    size_t n;
     int error;
 
     if ((error = paved_buf_putc(b, '"')) < 0)
         return error;
-    for (p = (const unsigned char *)s; *p != '\0'; p++) {
-        const char *put = NULL;
+    for (p = run = (const unsigned char *)s;; p++) {
+        if (*p >= 0x20 && *p != '"' && *p != '\\')
+            continue;
+        if (p > run && (error = paved_buf_put(b, run, (size_t)(p - run))) < 0)
+            return error;
+        if (*p == '\0')
+            break;
+        n = 2;
         switch (*p) {
         case '"':
             put = "\\\"";
             break;
         case '\\':
             put = "\\\\";
+            break;
+        case '\b':
+            put = "\\b";
+            break;
+        case '\f':
+            put = "\\f";
             break;
         case '\n':
             put = "\\n";
@@ -124,17 +142,15 @@ paved_buf_put_json_string(struct paved_buf *b, const char *s)
             put = "\\t";
             break;
         default:
-            if (*p < 0x20) {
-                memcpy(esc, "\\u00", 4);
-                esc[4] = hex[*p >> 4];
-                esc[5] = hex[*p & 15];
-                esc[6] = '\0';
-                put = esc;
-            }
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            put = esc;
+            n = 6;
+            break;
         }
-        error = put ? paved_buf_puts(b, put) : paved_buf_putc(b, (char)*p);
-        if (error < 0)
+        if ((error = paved_buf_put(b, put, n)) < 0)
             return error;
+        run = p + 1;
     }
     return paved_buf_putc(b, '"');
 }

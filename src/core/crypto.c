@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "paved/crypto.h"
 #include "paved/error.h"
@@ -39,6 +41,86 @@ paved_hmac(unsigned char *out, size_t *outlen, const char *algo,
         return paved_error_set(PAVED_ERROR, "HMAC computation failed");
     *outlen = n;
     return 0;
+}
+
+/* The fetched HMAC and a context keyed once; each MAC works on a copy. */
+struct paved_hmac_key {
+    EVP_MAC *hk_mac;
+    EVP_MAC_CTX *hk_ctx;
+};
+
+int
+paved_hmac_key_new(paved_hmac_key **out, const char *algo, const void *key,
+                   size_t keylen)
+{
+    static const unsigned char empty[1] = {0};
+    OSSL_PARAM params[2];
+    paved_hmac_key *k = NULL;
+    const char *digest;
+    int error = 0;
+
+    *out = NULL;
+    if (algo != NULL && strcmp(algo, "sha256") == 0)
+        digest = "SHA256";
+    else if (algo != NULL && strcmp(algo, "sha1") == 0)
+        digest = "SHA1";
+    else
+        return paved_error_set(PAVED_EINVAL, "unsupported HMAC algorithm");
+    if (keylen > INT32_MAX)
+        return paved_error_set(PAVED_EINVAL, "HMAC key too long");
+    if (key == NULL || keylen == 0)
+        key = empty; /* as in paved_hmac(): an empty key is a key */
+    if ((k = calloc(1, sizeof(*k))) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *)digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if ((k->hk_mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+        (k->hk_ctx = EVP_MAC_CTX_new(k->hk_mac)) == NULL ||
+        !EVP_MAC_init(k->hk_ctx, key, keylen, params)) {
+        error = paved_error_set(PAVED_ERROR, "HMAC key setup failed");
+        goto out;
+    }
+    *out = k;
+    k = NULL;
+out:
+    paved_hmac_key_free(k);
+    return error;
+}
+
+void
+paved_hmac_key_free(paved_hmac_key *k)
+{
+    if (k == NULL)
+        return;
+    EVP_MAC_CTX_free(k->hk_ctx); /* cleanses the key schedule */
+    EVP_MAC_free(k->hk_mac);
+    free(k);
+}
+
+int
+paved_hmac_key_mac(unsigned char *out, size_t *outlen, const paved_hmac_key *k,
+                   const void *msg, size_t len)
+{
+    static const unsigned char empty[1] = {0};
+    EVP_MAC_CTX *c;
+    size_t n = 0;
+    int error = 0;
+
+    *outlen = 0;
+    /* a copy of the keyed context: the key stays untouched, so a const
+     * key is safe to share */
+    if ((c = EVP_MAC_CTX_dup(k->hk_ctx)) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    if (msg == NULL)
+        msg = empty;
+    if (!EVP_MAC_update(c, msg, len) ||
+        !EVP_MAC_final(c, out, &n, EVP_MAX_MD_SIZE))
+        error = paved_error_set(PAVED_ERROR, "HMAC computation failed");
+    else
+        *outlen = n;
+    EVP_MAC_CTX_free(c);
+    return error;
 }
 
 int

@@ -2,13 +2,16 @@
  * shape stored with each delivery and shown by the API). Never looks at a
  * forge payload: that is the forge adapters' job. */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "paved/buf.h"
 #include "paved/error.h"
 #include "paved/event.h"
+#include "paved/jscan.h"
 
 static const char *const forge_names[PAVED_FORGE__COUNT] = {
     [PAVED_FORGE_GITHUB] = "github",
@@ -178,34 +181,39 @@ paved_event_copy(struct paved_event *dst, const struct paved_event *src)
 }
 
 static int
-event_set_string(json_t *obj, const char *key, const char *value)
+event_put_string(struct paved_buf *b, const char *key, const char *s)
 {
-    json_t *v;
+    /* invalid UTF-8 cannot be stored as JSON: the caller's bug or hostile
+     * input, not ENOMEM (json_string() refused it the same way) */
+    if (!paved_jscan_valid_utf8(s, strlen(s)))
+        return paved_error_set(PAVED_EINVAL,
+                               "event field \"%s\" is not valid UTF-8", key);
+    return paved_buf_put_json_string(b, s);
+}
+
+/* ,"key":"value" (no comma before the first); NULL values are left out */
+static int
+event_put_field(struct paved_buf *b, const char *key, const char *value)
+{
+    int error;
 
     if (value == NULL)
         return 0;
-    /* json_string() refuses invalid UTF-8: such an event cannot be stored
-     * as JSON, which is the caller's bug or hostile input, not ENOMEM. */
-    if ((v = json_string(value)) == NULL)
-        return paved_error_set(PAVED_EINVAL,
-                               "event field \"%s\" is not valid UTF-8", key);
-    if (json_object_set_new(obj, key, v) < 0)
-        return paved_error_set(PAVED_ENOMEM, "out of memory");
-    return 0;
-}
-
-static int
-event_set_new(json_t *obj, const char *key, json_t *v)
-{
-    if (v == NULL || json_object_set_new(obj, key, v) < 0)
-        return paved_error_set(PAVED_ENOMEM, "out of memory");
-    return 0;
+    /* no printf here: this runs for every delivery */
+    if ((b->b_len > 1 && (error = paved_buf_putc(b, ',')) < 0) ||
+        (error = paved_buf_putc(b, '"')) < 0 ||
+        (error = paved_buf_puts(b, key)) < 0 ||
+        (error = paved_buf_put(b, "\":", 2)) < 0)
+        return error;
+    return event_put_string(b, key, value);
 }
 
 int
 paved_event_to_json(char **out, const struct paved_event *ev)
 {
-    json_t *obj = NULL;
+    /* the output is bounded by the event's own strings (at most six bytes
+     * out for one in), so the cap only guards against overflow */
+    struct paved_buf b = PAVED_BUF_INIT(SIZE_MAX / 2);
     size_t i;
     int error;
 
@@ -215,40 +223,37 @@ paved_event_to_json(char **out, const struct paved_event *ev)
         error = paved_error_set(PAVED_EINVAL, "event has no valid forge/kind");
         goto out;
     }
-    if ((obj = json_object()) == NULL) {
-        error = paved_error_set(PAVED_ENOMEM, "out of memory");
+    /* key order is part of the format: forge, kind, the head strings,
+     * pr_number, the tail strings, deleted (jansson's insertion order) */
+    if ((error = paved_buf_putc(&b, '{')) < 0 ||
+        (error = event_put_field(&b, "forge", forge_names[ev->ev_forge])) < 0 ||
+        (error = event_put_field(&b, "kind", kind_names[ev->ev_kind])) < 0)
         goto out;
-    }
-    if ((error = event_set_string(obj, "forge", forge_names[ev->ev_forge])) <
-            0 ||
-        (error = event_set_string(obj, "kind", kind_names[ev->ev_kind])) < 0)
-        goto out;
-    for (i = 0; i < NELEM(event_strings_head); i++) {
-        if ((error =
-                 event_set_string(obj, event_strings_head[i].ef_key,
-                                  event_cslot(ev, &event_strings_head[i]))) < 0)
+    for (i = 0; i < NELEM(event_strings_head); i++)
+        if ((error = event_put_field(&b, event_strings_head[i].ef_key,
+                                     event_cslot(ev, &event_strings_head[i]))) <
+            0)
             goto out;
-    }
     if (ev->ev_pr_number != 0 &&
-        (error = event_set_new(obj, "pr_number",
-                               json_integer(ev->ev_pr_number))) < 0)
+        (error =
+             paved_buf_printf(&b, ",\"pr_number\":%lld", ev->ev_pr_number)) < 0)
         goto out;
-    for (i = 0; i < NELEM(event_strings_tail); i++) {
-        if ((error =
-                 event_set_string(obj, event_strings_tail[i].ef_key,
-                                  event_cslot(ev, &event_strings_tail[i]))) < 0)
+    for (i = 0; i < NELEM(event_strings_tail); i++)
+        if ((error = event_put_field(&b, event_strings_tail[i].ef_key,
+                                     event_cslot(ev, &event_strings_tail[i]))) <
+            0)
             goto out;
-    }
-    if (ev->ev_deleted &&
-        (error = event_set_new(obj, "deleted", json_true())) < 0)
+    if ((ev->ev_deleted &&
+         (error = paved_buf_puts(&b, ",\"deleted\":true")) < 0) ||
+        (error = paved_buf_putc(&b, '}')) < 0)
         goto out;
-    if ((*out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+    if ((*out = paved_buf_detach(&b, NULL)) == NULL) {
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
         goto out;
     }
     error = 0;
 out:
-    json_decref(obj);
+    paved_buf_dispose(&b);
     return error;
 }
 

@@ -1,10 +1,15 @@
 /* Entry points shared by the forge adapters: dispatch, content types,
- * form decoding, hub signature parsing, strict JSON field access and
- * normalization. Never logs (the caller logs once, with the delivery id)
- * and never puts a secret or an expected signature in a message. */
+ * form decoding, hub signature parsing, strict JSON field access (over
+ * paved_jscan: one validating pass, no tree) and normalization. Never
+ * logs (the caller logs once, with the delivery id) and never puts a
+ * secret or an expected signature in a message. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "forge/forge_int.h"
 #include "paved/crypto.h"
@@ -48,6 +53,110 @@ paved_forge_result_dispose(struct paved_forge_result *res)
     paved_event_dispose(&res->fr_event);
     free(res->fr_payload);
     memset(res, 0, sizeof(*res));
+}
+
+/* --- prepared keys --- */
+
+const paved_hmac_key *
+forge_key(paved_hmac_key *const *keys, size_t nkeys, size_t n, size_t i)
+{
+    /* keys made for a different list of secrets are not used at all */
+    if (keys == NULL || nkeys != n || i >= n)
+        return NULL;
+    return keys[i];
+}
+
+static void
+forge_keys_free_list(paved_hmac_key **list, size_t n)
+{
+    size_t i;
+
+    if (list == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        paved_hmac_key_free(list[i]);
+    free(list);
+}
+
+void
+paved_forge_keys_free(paved_forge_keys *keys)
+{
+    if (keys == NULL)
+        return;
+    forge_keys_free_list(keys->fk_github, keys->fk_n_github);
+    forge_keys_free_list(keys->fk_gitea, keys->fk_n_gitea);
+    forge_keys_free_list(keys->fk_gitlab, keys->fk_n_gitlab);
+    free(keys);
+}
+
+/* One SHA-256 key per non-empty secret; gitlab: decode whsec_ first, and
+ * leave a secret that does not decode without a key. */
+static int
+forge_keys_list(paved_hmac_key ***out, const char *const *secrets, size_t n,
+                int gitlab)
+{
+    paved_hmac_key **list;
+    unsigned char *raw = NULL;
+    size_t i, rawlen = 0;
+    int error = 0;
+
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    if ((list = calloc(n, sizeof(*list))) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    for (i = 0; i < n && error == 0; i++) {
+        const char *s = secrets[i];
+
+        if (s == NULL || s[0] == '\0')
+            continue;
+        if (!gitlab) {
+            error = paved_hmac_key_new(&list[i], "sha256", s, strlen(s));
+            continue;
+        }
+        if ((error = forge_gitlab_signing_key(&raw, &rawlen, s)) < 0) {
+            if (error != PAVED_ENOMEM)
+                error = 0; /* reported per delivery, as without keys */
+            continue;
+        }
+        error = paved_hmac_key_new(&list[i], "sha256", raw, rawlen);
+        OPENSSL_cleanse(raw, rawlen);
+        free(raw);
+        raw = NULL;
+    }
+    if (error < 0) {
+        forge_keys_free_list(list, n);
+        return error;
+    }
+    *out = list;
+    return 0;
+}
+
+int
+paved_forge_keys_new(paved_forge_keys **out,
+                     const struct paved_forge_config *cfg)
+{
+    paved_forge_keys *keys;
+    int error;
+
+    *out = NULL;
+    if ((keys = calloc(1, sizeof(*keys))) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    keys->fk_n_github = cfg->fc_n_github_secrets;
+    keys->fk_n_gitea = cfg->fc_n_gitea_secrets;
+    keys->fk_n_gitlab = cfg->fc_n_gitlab_signing_secrets;
+    if ((error = forge_keys_list(&keys->fk_github, cfg->fc_github_secrets,
+                                 keys->fk_n_github, 0)) < 0 ||
+        (error = forge_keys_list(&keys->fk_gitea, cfg->fc_gitea_secrets,
+                                 keys->fk_n_gitea, 0)) < 0 ||
+        (error =
+             forge_keys_list(&keys->fk_gitlab, cfg->fc_gitlab_signing_secrets,
+                             keys->fk_n_gitlab, 1)) < 0) {
+        paved_forge_keys_free(keys);
+        return error;
+    }
+    *out = keys;
+    return 0;
 }
 
 /* --- content type and headers --- */
@@ -361,8 +470,6 @@ paved_forge_normalize(struct paved_event *out, enum paved_forge forge,
                       size_t len)
 {
     struct paved_event ev;
-    json_error_t jerr;
-    json_t *root = NULL;
     int error;
 
     memset(out, 0, sizeof(*out));
@@ -374,30 +481,15 @@ paved_forge_normalize(struct paved_event *out, enum paved_forge forge,
                                 FORGE_EVENT_NAME_MAX);
         goto out;
     }
-    if (json == NULL ||
-        (root = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES,
-                           &jerr)) == NULL) {
-        error = paved_error_set(PAVED_EINVAL,
-                                "payload is not valid JSON: %s (line %d, "
-                                "column %d)",
-                                json == NULL ? "no body" : jerr.text,
-                                json == NULL ? 0 : jerr.line,
-                                json == NULL ? 0 : jerr.column);
-        goto out;
-    }
-    if (!json_is_object(root)) {
-        error = paved_error_set(PAVED_EINVAL, "payload is not a JSON object");
-        goto out;
-    }
     ev.ev_forge = forge;
     switch (forge) {
     case PAVED_FORGE_GITHUB:
     case PAVED_FORGE_GITEA:
         /* Gitea and Forgejo payloads copy GitHub's shape */
-        error = forge_normalize_github(&ev, root, event_name);
+        error = forge_normalize_github(&ev, event_name, json, len);
         break;
     case PAVED_FORGE_GITLAB:
-        error = forge_normalize_gitlab(&ev, root, event_name);
+        error = forge_normalize_gitlab(&ev, event_name, json, len);
         break;
     default:
         error = paved_error_set(PAVED_EINVAL, "unknown forge %d", (int)forge);
@@ -409,98 +501,141 @@ paved_forge_normalize(struct paved_event *out, enum paved_forge forge,
     memset(&ev, 0, sizeof(ev));
 out:
     paved_event_dispose(&ev);
-    json_decref(root);
     return error;
 }
 
 /* --- strict JSON access --- */
 
-static json_t *
-forge_json_get(json_t *parent, const char *key)
+int
+forge_json_scan(const unsigned char *json, size_t len,
+                struct paved_jscan_field *fields, size_t nfields)
 {
-    json_t *v = parent != NULL ? json_object_get(parent, key) : NULL;
+    char msg[256];
+    size_t i;
+    int error;
 
-    return v != NULL && !json_is_null(v) ? v : NULL;
+    if (json == NULL)
+        return paved_error_set(PAVED_EINVAL,
+                               "payload is not valid JSON: no body");
+    /* one validating pass that also finds every field the normalizer
+     * reads; duplicate keys are refused as jansson's
+     * JSON_REJECT_DUPLICATES did, so that no reader of the stored payload
+     * can see a different value than we did */
+    error = paved_jscan_ext(json, len, fields, nfields,
+                            PAVED_JSCAN_REJECT_DUPLICATES);
+    if (error == PAVED_ETOOBIG) {
+        /* more keys open at once than the scanner tracks for duplicates
+         * (never seen in a forge payload): jansson checks those */
+        json_error_t jerr;
+        json_t *root;
+
+        if ((root = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES,
+                               &jerr)) == NULL)
+            return paved_error_set(PAVED_EINVAL,
+                                   "payload is not valid JSON: %s (line %d, "
+                                   "column %d)",
+                                   jerr.text, jerr.line, jerr.column);
+        json_decref(root);
+        error = paved_jscan(json, len, fields, nfields);
+    }
+    if (error != PAVED_EINVAL)
+        return error;
+    for (i = 0; i < len && (json[i] == ' ' || json[i] == '\t' ||
+                            json[i] == '\r' || json[i] == '\n');
+         i++)
+        ;
+    if (i < len && json[i] == '[')
+        return paved_error_set(PAVED_EINVAL, "payload is not a JSON object");
+    /* the scanner's message lives in the buffer paved_error_set writes */
+    snprintf(msg, sizeof(msg), "%s", paved_error_last());
+    return paved_error_set(PAVED_EINVAL, "payload is not valid JSON: %s", msg);
+}
+
+/* absent and null read alike: "not there" */
+static int
+forge_json_absent(const struct paved_jscan_field *f)
+{
+    return f->jf_type == PAVED_JSON_ABSENT || f->jf_type == PAVED_JSON_NULL;
 }
 
 static int
 forge_json_missing(enum forge_need need, const char *what, const char *ctx,
-                   const char *prefix, const char *key)
+                   const char *path)
 {
     if (need != FJ_REQUIRED)
         return 0;
-    return paved_error_set(PAVED_EINVAL, "%s: missing %s field \"%s%s\"", ctx,
-                           what, prefix, key);
+    return paved_error_set(PAVED_EINVAL, "%s: missing %s field \"%s\"", ctx,
+                           what, path);
 }
 
 static int
 forge_json_wrong(enum forge_need need, const char *what, const char *ctx,
-                 const char *prefix, const char *key)
+                 const char *path)
 {
     if (need == FJ_LAX)
         return 0;
-    return paved_error_set(PAVED_EINVAL, "%s: field \"%s%s\" is not %s", ctx,
-                           prefix, key, what);
+    return paved_error_set(PAVED_EINVAL, "%s: field \"%s\" is not %s", ctx,
+                           path, what);
 }
 
 int
-forge_json_object(json_t **out, json_t *parent, const char *key,
-                  enum forge_need need, const char *ctx, const char *prefix)
+forge_json_object(int *present, const struct paved_jscan_field *f,
+                  enum forge_need need, const char *ctx)
 {
-    json_t *v = forge_json_get(parent, key);
+    *present = 0;
+    if (forge_json_absent(f))
+        return forge_json_missing(need, "object", ctx, f->jf_path);
+    if (f->jf_type != PAVED_JSON_OBJECT)
+        return forge_json_wrong(need, "an object", ctx, f->jf_path);
+    *present = 1;
+    return 0;
+}
 
-    *out = NULL;
-    if (v == NULL)
-        return forge_json_missing(need, "object", ctx, prefix, key);
-    if (!json_is_object(v))
-        return forge_json_wrong(need, "an object", ctx, prefix, key);
+int
+forge_json_string(char **out, const struct paved_jscan_field *f,
+                  enum forge_need need, const char *ctx)
+{
+    char *s;
+    int error;
+
+    if (forge_json_absent(f))
+        return forge_json_missing(need, "string", ctx, f->jf_path);
+    if (f->jf_type != PAVED_JSON_STRING)
+        return forge_json_wrong(need, "a string", ctx, f->jf_path);
+    /* escapes never unescape to nothing (\u0000 is refused) */
+    if (need == FJ_REQUIRED && f->jf_len == 0)
+        return paved_error_set(PAVED_EINVAL, "%s: field \"%s\" is empty", ctx,
+                               f->jf_path);
+    if ((error = paved_jscan_string(&s, NULL, f)) < 0)
+        return error;
+    free(*out);
+    *out = s;
+    return 0;
+}
+
+int
+forge_json_int(long long *out, const struct paved_jscan_field *f,
+               enum forge_need need, const char *ctx)
+{
+    long long v;
+
+    if (forge_json_absent(f))
+        return forge_json_missing(need, "integer", ctx, f->jf_path);
+    if (f->jf_type != PAVED_JSON_NUMBER || paved_jscan_int(&v, f) < 0 || v <= 0)
+        return forge_json_wrong(need, "a positive integer", ctx, f->jf_path);
     *out = v;
     return 0;
 }
 
 int
-forge_json_string(char **out, json_t *parent, const char *key,
-                  enum forge_need need, const char *ctx, const char *prefix)
+forge_json_bool(int *out, const struct paved_jscan_field *f,
+                enum forge_need need, const char *ctx)
 {
-    json_t *v = forge_json_get(parent, key);
-
-    if (v == NULL)
-        return forge_json_missing(need, "string", ctx, prefix, key);
-    if (!json_is_string(v))
-        return forge_json_wrong(need, "a string", ctx, prefix, key);
-    if (need == FJ_REQUIRED && json_string_length(v) == 0)
-        return paved_error_set(PAVED_EINVAL, "%s: field \"%s%s\" is empty", ctx,
-                               prefix, key);
-    free(*out);
-    *out = NULL;
-    return forge_strdup(out, json_string_value(v));
-}
-
-int
-forge_json_int(long long *out, json_t *parent, const char *key,
-               enum forge_need need, const char *ctx, const char *prefix)
-{
-    json_t *v = forge_json_get(parent, key);
-
-    if (v == NULL)
-        return forge_json_missing(need, "integer", ctx, prefix, key);
-    if (!json_is_integer(v) || json_integer_value(v) <= 0)
-        return forge_json_wrong(need, "a positive integer", ctx, prefix, key);
-    *out = json_integer_value(v);
-    return 0;
-}
-
-int
-forge_json_bool(int *out, json_t *parent, const char *key, enum forge_need need,
-                const char *ctx, const char *prefix)
-{
-    json_t *v = forge_json_get(parent, key);
-
-    if (v == NULL)
-        return forge_json_missing(need, "boolean", ctx, prefix, key);
-    if (!json_is_boolean(v))
-        return forge_json_wrong(need, "a boolean", ctx, prefix, key);
-    *out = json_is_true(v);
+    if (forge_json_absent(f))
+        return forge_json_missing(need, "boolean", ctx, f->jf_path);
+    if (f->jf_type != PAVED_JSON_TRUE && f->jf_type != PAVED_JSON_FALSE)
+        return forge_json_wrong(need, "a boolean", ctx, f->jf_path);
+    *out = f->jf_type == PAVED_JSON_TRUE;
     return 0;
 }
 

@@ -3,11 +3,12 @@
 /* Private to src/forge/: the pieces the three adapters share (content
  * type, headers, body decoding, strict JSON field access). Never included
  * outside src/forge/, never touches HTTP or storage. */
-#include <jansson.h>
 #include <stddef.h>
 
+#include "paved/crypto.h"
 #include "paved/event.h"
 #include "paved/forge.h"
+#include "paved/jscan.h"
 
 enum forge_body {
     FORGE_BODY_JSON = 0,
@@ -48,6 +49,26 @@ int forge_finish(struct paved_forge_result *res, enum paved_forge forge,
                  const char *event_name, const char *delivery,
                  unsigned char *payload, size_t payload_len);
 
+/* Prepared keys (paved_forge_keys_new): one per secret, in the order of
+ * the config's lists, NULL where a secret is empty or unusable. */
+struct paved_forge_keys {
+    paved_hmac_key **fk_github; /* SHA-256 */
+    size_t fk_n_github;
+    paved_hmac_key **fk_gitea;
+    size_t fk_n_gitea;
+    paved_hmac_key **fk_gitlab; /* decoded Standard Webhooks secrets */
+    size_t fk_n_gitlab;
+};
+
+/* The prepared key for secret i of a list of n, or NULL (none prepared:
+ * compute from the secret string). */
+const paved_hmac_key *forge_key(paved_hmac_key *const *keys, size_t nkeys,
+                                size_t n, size_t i);
+/* The HMAC key of a Standard Webhooks secret: base64 after "whsec_", or
+ * the secret's own bytes. *key is malloc'd; cleanse and free it. */
+int forge_gitlab_signing_key(unsigned char **key, size_t *keylen,
+                             const char *secret);
+
 /* adapters */
 int forge_github_process(struct paved_forge_result *res,
                          const struct paved_forge_config *cfg,
@@ -59,25 +80,29 @@ int forge_gitlab_process(struct paved_forge_result *res,
                          const struct paved_forge_config *cfg,
                          const struct paved_forge_request *req);
 
-/* normalizers over a parsed object; ev is zeroed, errors leave partial
- * strings in it for the caller to dispose */
-int forge_normalize_github(struct paved_event *ev, json_t *root,
-                           const char *event_name);
-int forge_normalize_gitlab(struct paved_event *ev, json_t *root,
-                           const char *event_name);
+/* Normalizers: each validates the JSON document (forge_json_scan) and
+ * reads its fields in one pass; ev is zeroed, errors leave partial strings
+ * in it for the caller to dispose. */
+int forge_normalize_github(struct paved_event *ev, const char *event_name,
+                           const unsigned char *json, size_t len);
+int forge_normalize_gitlab(struct paved_event *ev, const char *event_name,
+                           const unsigned char *json, size_t len);
 
-/* strict JSON access; ctx ("push payload") and prefix ("pull_request.")
- * only build the error message */
-int forge_json_object(json_t **out, json_t *parent, const char *key,
-                      enum forge_need need, const char *ctx,
-                      const char *prefix);
-int forge_json_string(char **out, json_t *parent, const char *key,
-                      enum forge_need need, const char *ctx,
-                      const char *prefix);
-int forge_json_int(long long *out, json_t *parent, const char *key,
-                   enum forge_need need, const char *ctx, const char *prefix);
-int forge_json_bool(int *out, json_t *parent, const char *key,
-                    enum forge_need need, const char *ctx, const char *prefix);
+/* Validate a payload (JSON object, no duplicate keys: jansson's
+ * JSON_REJECT_DUPLICATES as before) and fill fields. PAVED_EINVAL "payload
+ * is not valid JSON: byte N: ..." or "payload is not a JSON object". */
+int forge_json_scan(const unsigned char *json, size_t len,
+                    struct paved_jscan_field *fields, size_t nfields);
+/* Strict access to a scanned field; null counts as absent. ctx ("push
+ * payload") names the payload in messages, the field's path the field. */
+int forge_json_object(int *present, const struct paved_jscan_field *f,
+                      enum forge_need need, const char *ctx);
+int forge_json_string(char **out, const struct paved_jscan_field *f,
+                      enum forge_need need, const char *ctx);
+int forge_json_int(long long *out, const struct paved_jscan_field *f,
+                   enum forge_need need, const char *ctx);
+int forge_json_bool(int *out, const struct paved_jscan_field *f,
+                    enum forge_need need, const char *ctx);
 /* *out = prefix + name, malloc'd */
 int forge_strcat(char **out, const char *prefix, const char *name);
 int forge_strdup(char **out, const char *s);

@@ -25,12 +25,21 @@ gitea_verify(struct paved_forge_result *res,
     /* every secret is tried, so the time says nothing about which matched */
     for (i = 0; i < cfg->fc_n_gitea_secrets; i++) {
         const char *s = cfg->fc_gitea_secrets[i];
+        const paved_hmac_key *k;
 
         if (s == NULL || s[0] == '\0')
             continue;
         usable = 1;
-        if ((error = paved_hmac(mac, &maclen, "sha256", s, strlen(s), payload,
-                                len)) < 0)
+        k = cfg->fc_keys == NULL
+                ? NULL
+                : forge_key(cfg->fc_keys->fk_gitea, cfg->fc_keys->fk_n_gitea,
+                            cfg->fc_n_gitea_secrets, i);
+        if (k != NULL)
+            error = paved_hmac_key_mac(mac, &maclen, k, payload, len);
+        else
+            error =
+                paved_hmac(mac, &maclen, "sha256", s, strlen(s), payload, len);
+        if (error < 0)
             return error;
         eq = paved_ct_equal(mac, maclen, want, sizeof(want));
         if (eq && index < 0)

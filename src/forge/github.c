@@ -24,11 +24,19 @@ github_match(int *index, const struct paved_forge_config *cfg, const char *algo,
     *index = -1;
     for (i = 0; i < cfg->fc_n_github_secrets; i++) {
         const char *s = cfg->fc_github_secrets[i];
+        const paved_hmac_key *k = NULL;
 
         if (s == NULL || s[0] == '\0')
             continue;
-        if ((error = paved_hmac(mac, &maclen, algo, s, strlen(s), body, len)) <
-            0)
+        /* prepared keys are SHA-256 only: legacy SHA-1 stays one-shot */
+        if (cfg->fc_keys != NULL && strcmp(algo, "sha256") == 0)
+            k = forge_key(cfg->fc_keys->fk_github, cfg->fc_keys->fk_n_github,
+                          cfg->fc_n_github_secrets, i);
+        if (k != NULL)
+            error = paved_hmac_key_mac(mac, &maclen, k, body, len);
+        else
+            error = paved_hmac(mac, &maclen, algo, s, strlen(s), body, len);
+        if (error < 0)
             return error;
         eq = paved_ct_equal(mac, maclen, want, wantlen);
         if (eq && *index < 0)
@@ -119,56 +127,108 @@ forge_github_process(struct paved_forge_result *res,
 
 /* --- normalization of GitHub-shaped payloads --- */
 
+/* Every field any GitHub-shaped event reads, found in the one scan that
+ * validates the payload. */
+enum github_path {
+    GH_REPOSITORY = 0,
+    GH_REPOSITORY_FULL_NAME,
+    GH_REPOSITORY_CLONE_URL,
+    GH_SENDER,
+    GH_SENDER_LOGIN,
+    GH_PUSHER,
+    GH_PUSHER_LOGIN,
+    GH_REF,
+    GH_REF_TYPE,
+    GH_BEFORE,
+    GH_AFTER,
+    GH_SHA,
+    GH_DELETED,
+    GH_ACTION,
+    GH_NUMBER,
+    GH_PULL_REQUEST,
+    GH_PR_TITLE,
+    GH_PR_HEAD,
+    GH_PR_HEAD_REF,
+    GH_PR_HEAD_SHA,
+    GH_PR_BASE,
+    GH_PR_BASE_REF,
+    GH_RELEASE,
+    GH_RELEASE_TAG_NAME,
+    GH__COUNT
+};
+
+static const char *const github_paths[GH__COUNT] = {
+    [GH_REPOSITORY] = "repository",
+    [GH_REPOSITORY_FULL_NAME] = "repository.full_name",
+    [GH_REPOSITORY_CLONE_URL] = "repository.clone_url",
+    [GH_SENDER] = "sender",
+    [GH_SENDER_LOGIN] = "sender.login",
+    [GH_PUSHER] = "pusher",
+    [GH_PUSHER_LOGIN] = "pusher.login",
+    [GH_REF] = "ref",
+    [GH_REF_TYPE] = "ref_type",
+    [GH_BEFORE] = "before",
+    [GH_AFTER] = "after",
+    [GH_SHA] = "sha",
+    [GH_DELETED] = "deleted",
+    [GH_ACTION] = "action",
+    [GH_NUMBER] = "number",
+    [GH_PULL_REQUEST] = "pull_request",
+    [GH_PR_TITLE] = "pull_request.title",
+    [GH_PR_HEAD] = "pull_request.head",
+    [GH_PR_HEAD_REF] = "pull_request.head.ref",
+    [GH_PR_HEAD_SHA] = "pull_request.head.sha",
+    [GH_PR_BASE] = "pull_request.base",
+    [GH_PR_BASE_REF] = "pull_request.base.ref",
+    [GH_RELEASE] = "release",
+    [GH_RELEASE_TAG_NAME] = "release.tag_name",
+};
+
 /* repository.full_name, repository.clone_url, sender.login */
 static int
-github_common(struct paved_event *ev, json_t *root, enum forge_need need,
-              const char *ctx)
+github_common(struct paved_event *ev, const struct paved_jscan_field *f,
+              enum forge_need need, const char *ctx)
 {
-    json_t *repo, *sender, *pusher;
     enum forge_need opt = need == FJ_LAX ? FJ_LAX : FJ_OPTIONAL;
-    int error;
+    int repo, sender, pusher, error;
 
-    if ((error = forge_json_object(&repo, root, "repository", need, ctx, "")) <
-            0 ||
-        (repo != NULL &&
-         ((error = forge_json_string(&ev->ev_repo, repo, "full_name", need, ctx,
-                                     "repository.")) < 0 ||
-          (error = forge_json_string(&ev->ev_clone_url, repo, "clone_url", opt,
-                                     ctx, "repository.")) < 0)))
+    if ((error = forge_json_object(&repo, &f[GH_REPOSITORY], need, ctx)) < 0 ||
+        (repo &&
+         ((error = forge_json_string(&ev->ev_repo, &f[GH_REPOSITORY_FULL_NAME],
+                                     need, ctx)) < 0 ||
+          (error = forge_json_string(
+               &ev->ev_clone_url, &f[GH_REPOSITORY_CLONE_URL], opt, ctx)) < 0)))
         return error;
-    if ((error = forge_json_object(&sender, root, "sender", opt, ctx, "")) <
-            0 ||
-        (sender != NULL &&
-         (error = forge_json_string(&ev->ev_actor, sender, "login", opt, ctx,
-                                    "sender.")) < 0))
+    if ((error = forge_json_object(&sender, &f[GH_SENDER], opt, ctx)) < 0 ||
+        (sender && (error = forge_json_string(
+                        &ev->ev_actor, &f[GH_SENDER_LOGIN], opt, ctx)) < 0))
         return error;
     /* Gitea's push names the pusher; GitHub's pusher has only a name */
     if (ev->ev_actor == NULL &&
-        ((error = forge_json_object(&pusher, root, "pusher", FJ_LAX, ctx, "")) <
-             0 ||
-         (pusher != NULL &&
-          (error = forge_json_string(&ev->ev_actor, pusher, "login", FJ_LAX,
-                                     ctx, "pusher.")) < 0)))
+        ((error = forge_json_object(&pusher, &f[GH_PUSHER], FJ_LAX, ctx)) < 0 ||
+         (pusher &&
+          (error = forge_json_string(&ev->ev_actor, &f[GH_PUSHER_LOGIN], FJ_LAX,
+                                     ctx)) < 0)))
         return error;
     return 0;
 }
 
 static int
-github_push(struct paved_event *ev, json_t *root)
+github_push(struct paved_event *ev, const struct paved_jscan_field *f)
 {
     static const char ctx[] = "push payload";
     enum paved_event_kind kind;
     int deleted = 0, error;
 
-    if ((error = github_common(ev, root, FJ_REQUIRED, ctx)) < 0 ||
-        (error = forge_json_string(&ev->ev_ref, root, "ref", FJ_REQUIRED, ctx,
-                                   "")) < 0 ||
-        (error = forge_json_string(&ev->ev_before, root, "before", FJ_OPTIONAL,
-                                   ctx, "")) < 0 ||
-        (error = forge_json_string(&ev->ev_sha, root, "after", FJ_OPTIONAL, ctx,
-                                   "")) < 0 ||
-        (error = forge_json_bool(&deleted, root, "deleted", FJ_OPTIONAL, ctx,
-                                 "")) < 0 ||
+    if ((error = github_common(ev, f, FJ_REQUIRED, ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_ref, &f[GH_REF], FJ_REQUIRED, ctx)) <
+            0 ||
+        (error = forge_json_string(&ev->ev_before, &f[GH_BEFORE], FJ_OPTIONAL,
+                                   ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_sha, &f[GH_AFTER], FJ_OPTIONAL,
+                                   ctx)) < 0 ||
+        (error = forge_json_bool(&deleted, &f[GH_DELETED], FJ_OPTIONAL, ctx)) <
+            0 ||
         (error = forge_split_ref(&kind, ev, ctx)) < 0)
         return error;
     ev->ev_kind = kind;
@@ -178,7 +238,8 @@ github_push(struct paved_event *ev, json_t *root)
 
 /* create/delete: "ref" is the short name, ref_type says which namespace */
 static int
-github_create_delete(struct paved_event *ev, json_t *root, int is_delete)
+github_create_delete(struct paved_event *ev, const struct paved_jscan_field *f,
+                     int is_delete)
 {
     const char *ctx = is_delete ? "delete payload" : "create payload";
     char *ref_type = NULL, *name = NULL;
@@ -186,15 +247,14 @@ github_create_delete(struct paved_event *ev, json_t *root, int is_delete)
 
     ev->ev_kind = is_delete ? PAVED_EVENT_DELETE : PAVED_EVENT_CREATE;
     ev->ev_deleted = is_delete != 0;
-    if ((error = github_common(ev, root, FJ_REQUIRED, ctx)) < 0 ||
-        (error = forge_json_string(&ref_type, root, "ref_type", FJ_REQUIRED,
-                                   ctx, "")) < 0)
+    if ((error = github_common(ev, f, FJ_REQUIRED, ctx)) < 0 ||
+        (error = forge_json_string(&ref_type, &f[GH_REF_TYPE], FJ_REQUIRED,
+                                   ctx)) < 0)
         goto out;
     /* GitHub's create also fires for a new repository: no ref then */
     if (strcmp(ref_type, "branch") != 0 && strcmp(ref_type, "tag") != 0)
         goto out;
-    if ((error = forge_json_string(&name, root, "ref", FJ_REQUIRED, ctx, "")) <
-        0)
+    if ((error = forge_json_string(&name, &f[GH_REF], FJ_REQUIRED, ctx)) < 0)
         goto out;
     if (strcmp(ref_type, "branch") == 0)
         error = forge_strcat(&ev->ev_ref, "refs/heads/", name);
@@ -208,7 +268,7 @@ github_create_delete(struct paved_event *ev, json_t *root, int is_delete)
         ev->ev_tag = name;
     name = NULL;
     /* Gitea's create carries the SHA the new ref points at */
-    error = forge_json_string(&ev->ev_sha, root, "sha", FJ_OPTIONAL, ctx, "");
+    error = forge_json_string(&ev->ev_sha, &f[GH_SHA], FJ_OPTIONAL, ctx);
 out:
     free(ref_type);
     free(name);
@@ -216,33 +276,32 @@ out:
 }
 
 static int
-github_pull_request(struct paved_event *ev, json_t *root)
+github_pull_request(struct paved_event *ev, const struct paved_jscan_field *f)
 {
     static const char ctx[] = "pull_request payload";
-    json_t *pr, *head, *base;
+    int pr, head, base, error;
     char ref[64];
-    int error;
 
     ev->ev_kind = PAVED_EVENT_PULL_REQUEST;
-    if ((error = github_common(ev, root, FJ_REQUIRED, ctx)) < 0 ||
-        (error = forge_json_string(&ev->ev_action, root, "action", FJ_OPTIONAL,
-                                   ctx, "")) < 0 ||
-        (error = forge_json_int(&ev->ev_pr_number, root, "number", FJ_REQUIRED,
-                                ctx, "")) < 0 ||
-        (error = forge_json_object(&pr, root, "pull_request", FJ_REQUIRED, ctx,
-                                   "")) < 0 ||
-        (error = forge_json_string(&ev->ev_pr_title, pr, "title", FJ_OPTIONAL,
-                                   ctx, "pull_request.")) < 0 ||
-        (error = forge_json_object(&head, pr, "head", FJ_REQUIRED, ctx,
-                                   "pull_request.")) < 0 ||
-        (error = forge_json_object(&base, pr, "base", FJ_REQUIRED, ctx,
-                                   "pull_request.")) < 0 ||
-        (error = forge_json_string(&ev->ev_pr_head, head, "ref", FJ_REQUIRED,
-                                   ctx, "pull_request.head.")) < 0 ||
-        (error = forge_json_string(&ev->ev_sha, head, "sha", FJ_REQUIRED, ctx,
-                                   "pull_request.head.")) < 0 ||
-        (error = forge_json_string(&ev->ev_pr_base, base, "ref", FJ_REQUIRED,
-                                   ctx, "pull_request.base.")) < 0 ||
+    if ((error = github_common(ev, f, FJ_REQUIRED, ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_action, &f[GH_ACTION], FJ_OPTIONAL,
+                                   ctx)) < 0 ||
+        (error = forge_json_int(&ev->ev_pr_number, &f[GH_NUMBER], FJ_REQUIRED,
+                                ctx)) < 0 ||
+        (error = forge_json_object(&pr, &f[GH_PULL_REQUEST], FJ_REQUIRED,
+                                   ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_pr_title, &f[GH_PR_TITLE],
+                                   FJ_OPTIONAL, ctx)) < 0 ||
+        (error = forge_json_object(&head, &f[GH_PR_HEAD], FJ_REQUIRED, ctx)) <
+            0 ||
+        (error = forge_json_object(&base, &f[GH_PR_BASE], FJ_REQUIRED, ctx)) <
+            0 ||
+        (error = forge_json_string(&ev->ev_pr_head, &f[GH_PR_HEAD_REF],
+                                   FJ_REQUIRED, ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_sha, &f[GH_PR_HEAD_SHA], FJ_REQUIRED,
+                                   ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_pr_base, &f[GH_PR_BASE_REF],
+                                   FJ_REQUIRED, ctx)) < 0 ||
         (error = forge_strdup(&ev->ev_branch, ev->ev_pr_head)) < 0)
         return error;
     snprintf(ref, sizeof(ref), "refs/pull/%lld/head", ev->ev_pr_number);
@@ -250,45 +309,54 @@ github_pull_request(struct paved_event *ev, json_t *root)
 }
 
 static int
-github_release(struct paved_event *ev, json_t *root)
+github_release(struct paved_event *ev, const struct paved_jscan_field *f)
 {
     static const char ctx[] = "release payload";
-    json_t *rel;
-    int error;
+    int rel, error;
 
     ev->ev_kind = PAVED_EVENT_RELEASE;
-    if ((error = github_common(ev, root, FJ_REQUIRED, ctx)) < 0 ||
-        (error = forge_json_string(&ev->ev_action, root, "action", FJ_OPTIONAL,
-                                   ctx, "")) < 0 ||
-        (error = forge_json_object(&rel, root, "release", FJ_REQUIRED, ctx,
-                                   "")) < 0 ||
-        (error = forge_json_string(&ev->ev_tag, rel, "tag_name", FJ_REQUIRED,
-                                   ctx, "release.")) < 0)
+    if ((error = github_common(ev, f, FJ_REQUIRED, ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_action, &f[GH_ACTION], FJ_OPTIONAL,
+                                   ctx)) < 0 ||
+        (error = forge_json_object(&rel, &f[GH_RELEASE], FJ_REQUIRED, ctx)) <
+            0 ||
+        (error = forge_json_string(&ev->ev_tag, &f[GH_RELEASE_TAG_NAME],
+                                   FJ_REQUIRED, ctx)) < 0)
         return error;
     return forge_strcat(&ev->ev_ref, "refs/tags/", ev->ev_tag);
 }
 
 int
-forge_normalize_github(struct paved_event *ev, json_t *root, const char *name)
+forge_normalize_github(struct paved_event *ev, const char *name,
+                       const unsigned char *json, size_t len)
 {
+    struct paved_jscan_field f[GH__COUNT];
+    size_t i;
+    int error;
+
+    memset(f, 0, sizeof(f));
+    for (i = 0; i < GH__COUNT; i++)
+        f[i].jf_path = github_paths[i];
+    if ((error = forge_json_scan(json, len, f, GH__COUNT)) < 0)
+        return error;
     if (strcmp(name, "push") == 0)
-        return github_push(ev, root);
+        return github_push(ev, f);
     if (strcmp(name, "create") == 0)
-        return github_create_delete(ev, root, 0);
+        return github_create_delete(ev, f, 0);
     if (strcmp(name, "delete") == 0)
-        return github_create_delete(ev, root, 1);
+        return github_create_delete(ev, f, 1);
     if (strcmp(name, "pull_request") == 0)
-        return github_pull_request(ev, root);
+        return github_pull_request(ev, f);
     if (strcmp(name, "release") == 0)
-        return github_release(ev, root);
+        return github_release(ev, f);
     if (strcmp(name, "ping") == 0) {
         /* an organization's hook pings without a repository */
         ev->ev_kind = PAVED_EVENT_PING;
-        return github_common(ev, root, FJ_LAX, "ping payload");
+        return github_common(ev, f, FJ_LAX, "ping payload");
     }
     /* stored and marked ignored: take what is there, demand nothing */
     ev->ev_kind = PAVED_EVENT_OTHER;
-    if (forge_json_string(&ev->ev_action, root, "action", FJ_LAX, "", "") < 0)
+    if (forge_json_string(&ev->ev_action, &f[GH_ACTION], FJ_LAX, "") < 0)
         return PAVED_ENOMEM;
-    return github_common(ev, root, FJ_LAX, "payload");
+    return github_common(ev, f, FJ_LAX, "payload");
 }

@@ -43,10 +43,9 @@ gitlab_check_token(struct paved_forge_result *res,
     return 0;
 }
 
-/* The HMAC key of a Standard Webhooks secret: base64 after "whsec_", or
- * the secret's own bytes when it has no prefix. */
-static int
-gitlab_signing_key(unsigned char **key, size_t *keylen, const char *secret)
+int
+forge_gitlab_signing_key(unsigned char **key, size_t *keylen,
+                         const char *secret)
 {
     static const char prefix[] = "whsec_";
     size_t n = strlen(secret);
@@ -162,10 +161,25 @@ gitlab_check_signature(struct paved_forge_result *res,
         memcpy(msg + idlen + tslen + 2, req->fr_body, req->fr_body_len);
     for (i = 0; i < cfg->fc_n_gitlab_signing_secrets; i++) {
         const char *s = cfg->fc_gitlab_signing_secrets[i];
+        const paved_hmac_key *k;
 
         if (s == NULL || s[0] == '\0')
             continue;
-        if ((error = gitlab_signing_key(&key, &keylen, s)) < 0) {
+        k = cfg->fc_keys == NULL
+                ? NULL
+                : forge_key(cfg->fc_keys->fk_gitlab, cfg->fc_keys->fk_n_gitlab,
+                            cfg->fc_n_gitlab_signing_secrets, i);
+        if (k != NULL) {
+            if ((error = paved_hmac_key_mac(mac, &maclen, k, msg, msglen)) <
+                    0 ||
+                (error = gitlab_signature_listed(&found, sigs, mac, maclen)) <
+                    0)
+                goto out;
+            if (found && index < 0)
+                index = (int)i;
+            continue;
+        }
+        if ((error = forge_gitlab_signing_key(&key, &keylen, s)) < 0) {
             if (error == PAVED_ENOMEM)
                 goto out;
             bad_secret = (int)i; /* a config mistake; say so below */
@@ -249,48 +263,99 @@ forge_gitlab_process(struct paved_forge_result *res,
 
 /* --- normalization --- */
 
+/* Every field any GitLab event reads, found in the one scan that
+ * validates the payload. */
+enum gitlab_path {
+    GL_PROJECT = 0,
+    GL_PROJECT_PATH,
+    GL_PROJECT_URL,
+    GL_REF,
+    GL_BEFORE,
+    GL_AFTER,
+    GL_CHECKOUT_SHA,
+    GL_USER_USERNAME,
+    GL_USER,
+    GL_USER_NAME,
+    GL_ATTRS,
+    GL_ATTRS_IID,
+    GL_ATTRS_TITLE,
+    GL_ATTRS_SOURCE,
+    GL_ATTRS_TARGET,
+    GL_ATTRS_ACTION,
+    GL_ATTRS_COMMIT,
+    GL_ATTRS_COMMIT_ID,
+    GL_TAG,
+    GL_ACTION,
+    GL_COMMIT,
+    GL_COMMIT_ID,
+    GL__COUNT
+};
+
+static const char *const gitlab_paths[GL__COUNT] = {
+    [GL_PROJECT] = "project",
+    [GL_PROJECT_PATH] = "project.path_with_namespace",
+    [GL_PROJECT_URL] = "project.git_http_url",
+    [GL_REF] = "ref",
+    [GL_BEFORE] = "before",
+    [GL_AFTER] = "after",
+    [GL_CHECKOUT_SHA] = "checkout_sha",
+    [GL_USER_USERNAME] = "user_username",
+    [GL_USER] = "user",
+    [GL_USER_NAME] = "user.username",
+    [GL_ATTRS] = "object_attributes",
+    [GL_ATTRS_IID] = "object_attributes.iid",
+    [GL_ATTRS_TITLE] = "object_attributes.title",
+    [GL_ATTRS_SOURCE] = "object_attributes.source_branch",
+    [GL_ATTRS_TARGET] = "object_attributes.target_branch",
+    [GL_ATTRS_ACTION] = "object_attributes.action",
+    [GL_ATTRS_COMMIT] = "object_attributes.last_commit",
+    [GL_ATTRS_COMMIT_ID] = "object_attributes.last_commit.id",
+    [GL_TAG] = "tag",
+    [GL_ACTION] = "action",
+    [GL_COMMIT] = "commit",
+    [GL_COMMIT_ID] = "commit.id",
+};
+
 /* project.path_with_namespace and project.git_http_url */
 static int
-gitlab_project(struct paved_event *ev, json_t *root, enum forge_need need,
-               const char *ctx)
+gitlab_project(struct paved_event *ev, const struct paved_jscan_field *f,
+               enum forge_need need, const char *ctx)
 {
     enum forge_need opt = need == FJ_LAX ? FJ_LAX : FJ_OPTIONAL;
-    json_t *project;
-    int error;
+    int project, error;
 
-    if ((error = forge_json_object(&project, root, "project", need, ctx, "")) <
-            0 ||
-        project == NULL)
+    if ((error = forge_json_object(&project, &f[GL_PROJECT], need, ctx)) < 0 ||
+        !project)
         return error;
-    if ((error = forge_json_string(&ev->ev_repo, project, "path_with_namespace",
-                                   need, ctx, "project.")) < 0 ||
-        (error = forge_json_string(&ev->ev_clone_url, project, "git_http_url",
-                                   opt, ctx, "project.")) < 0)
+    if ((error = forge_json_string(&ev->ev_repo, &f[GL_PROJECT_PATH], need,
+                                   ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_clone_url, &f[GL_PROJECT_URL], opt,
+                                   ctx)) < 0)
         return error;
     return 0;
 }
 
 static int
-gitlab_push(struct paved_event *ev, json_t *root)
+gitlab_push(struct paved_event *ev, const struct paved_jscan_field *f)
 {
     static const char ctx[] = "push payload";
     enum paved_event_kind kind;
     int error;
 
-    if ((error = gitlab_project(ev, root, FJ_REQUIRED, ctx)) < 0 ||
-        (error = forge_json_string(&ev->ev_ref, root, "ref", FJ_REQUIRED, ctx,
-                                   "")) < 0 ||
-        (error = forge_json_string(&ev->ev_before, root, "before", FJ_OPTIONAL,
-                                   ctx, "")) < 0 ||
-        (error = forge_json_string(&ev->ev_sha, root, "after", FJ_OPTIONAL, ctx,
-                                   "")) < 0 ||
-        (error = forge_json_string(&ev->ev_actor, root, "user_username",
-                                   FJ_OPTIONAL, ctx, "")) < 0 ||
+    if ((error = gitlab_project(ev, f, FJ_REQUIRED, ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_ref, &f[GL_REF], FJ_REQUIRED, ctx)) <
+            0 ||
+        (error = forge_json_string(&ev->ev_before, &f[GL_BEFORE], FJ_OPTIONAL,
+                                   ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_sha, &f[GL_AFTER], FJ_OPTIONAL,
+                                   ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_actor, &f[GL_USER_USERNAME],
+                                   FJ_OPTIONAL, ctx)) < 0 ||
         (error = forge_split_ref(&kind, ev, ctx)) < 0)
         return error;
     if (ev->ev_sha == NULL &&
-        (error = forge_json_string(&ev->ev_sha, root, "checkout_sha",
-                                   FJ_OPTIONAL, ctx, "")) < 0)
+        (error = forge_json_string(&ev->ev_sha, &f[GL_CHECKOUT_SHA],
+                                   FJ_OPTIONAL, ctx)) < 0)
         return error;
     ev->ev_kind = kind;
     /* GitLab reports a removed branch or tag as a push to all zeros */
@@ -299,40 +364,34 @@ gitlab_push(struct paved_event *ev, json_t *root)
 }
 
 static int
-gitlab_merge_request(struct paved_event *ev, json_t *root)
+gitlab_merge_request(struct paved_event *ev, const struct paved_jscan_field *f)
 {
     static const char ctx[] = "merge request payload";
-    json_t *attrs, *commit, *user;
+    int attrs, commit, user, error;
     char ref[64];
-    int error;
 
     ev->ev_kind = PAVED_EVENT_PULL_REQUEST;
-    if ((error = gitlab_project(ev, root, FJ_REQUIRED, ctx)) < 0 ||
-        (error = forge_json_object(&user, root, "user", FJ_OPTIONAL, ctx, "")) <
+    if ((error = gitlab_project(ev, f, FJ_REQUIRED, ctx)) < 0 ||
+        (error = forge_json_object(&user, &f[GL_USER], FJ_OPTIONAL, ctx)) < 0 ||
+        (user && (error = forge_json_string(&ev->ev_actor, &f[GL_USER_NAME],
+                                            FJ_OPTIONAL, ctx)) < 0) ||
+        (error = forge_json_object(&attrs, &f[GL_ATTRS], FJ_REQUIRED, ctx)) <
             0 ||
-        (user != NULL &&
-         (error = forge_json_string(&ev->ev_actor, user, "username",
-                                    FJ_OPTIONAL, ctx, "user.")) < 0) ||
-        (error = forge_json_object(&attrs, root, "object_attributes",
-                                   FJ_REQUIRED, ctx, "")) < 0 ||
-        (error = forge_json_int(&ev->ev_pr_number, attrs, "iid", FJ_REQUIRED,
-                                ctx, "object_attributes.")) < 0 ||
-        (error = forge_json_string(&ev->ev_pr_title, attrs, "title",
-                                   FJ_OPTIONAL, ctx, "object_attributes.")) <
-            0 ||
-        (error = forge_json_string(&ev->ev_pr_head, attrs, "source_branch",
-                                   FJ_REQUIRED, ctx, "object_attributes.")) <
-            0 ||
-        (error = forge_json_string(&ev->ev_pr_base, attrs, "target_branch",
-                                   FJ_REQUIRED, ctx, "object_attributes.")) <
-            0 ||
-        (error = forge_json_string(&ev->ev_action, attrs, "action", FJ_OPTIONAL,
-                                   ctx, "object_attributes.")) < 0 ||
-        (error = forge_json_object(&commit, attrs, "last_commit", FJ_OPTIONAL,
-                                   ctx, "object_attributes.")) < 0 ||
-        (commit != NULL &&
-         (error = forge_json_string(&ev->ev_sha, commit, "id", FJ_OPTIONAL, ctx,
-                                    "object_attributes.last_commit.")) < 0) ||
+        (error = forge_json_int(&ev->ev_pr_number, &f[GL_ATTRS_IID],
+                                FJ_REQUIRED, ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_pr_title, &f[GL_ATTRS_TITLE],
+                                   FJ_OPTIONAL, ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_pr_head, &f[GL_ATTRS_SOURCE],
+                                   FJ_REQUIRED, ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_pr_base, &f[GL_ATTRS_TARGET],
+                                   FJ_REQUIRED, ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_action, &f[GL_ATTRS_ACTION],
+                                   FJ_OPTIONAL, ctx)) < 0 ||
+        (error = forge_json_object(&commit, &f[GL_ATTRS_COMMIT], FJ_OPTIONAL,
+                                   ctx)) < 0 ||
+        (commit &&
+         (error = forge_json_string(&ev->ev_sha, &f[GL_ATTRS_COMMIT_ID],
+                                    FJ_OPTIONAL, ctx)) < 0) ||
         (error = forge_strdup(&ev->ev_branch, ev->ev_pr_head)) < 0)
         return error;
     /* GitLab keeps every MR head at this ref in the target project */
@@ -342,49 +401,53 @@ gitlab_merge_request(struct paved_event *ev, json_t *root)
 }
 
 static int
-gitlab_release(struct paved_event *ev, json_t *root)
+gitlab_release(struct paved_event *ev, const struct paved_jscan_field *f)
 {
     static const char ctx[] = "release payload";
-    json_t *commit;
-    int error;
+    int commit, error;
 
     ev->ev_kind = PAVED_EVENT_RELEASE;
-    if ((error = gitlab_project(ev, root, FJ_REQUIRED, ctx)) < 0 ||
-        (error = forge_json_string(&ev->ev_tag, root, "tag", FJ_REQUIRED, ctx,
-                                   "")) < 0 ||
-        (error = forge_json_string(&ev->ev_action, root, "action", FJ_OPTIONAL,
-                                   ctx, "")) < 0 ||
-        (error = forge_json_object(&commit, root, "commit", FJ_OPTIONAL, ctx,
-                                   "")) < 0 ||
-        (commit != NULL &&
-         (error = forge_json_string(&ev->ev_sha, commit, "id", FJ_OPTIONAL, ctx,
-                                    "commit.")) < 0))
+    if ((error = gitlab_project(ev, f, FJ_REQUIRED, ctx)) < 0 ||
+        (error = forge_json_string(&ev->ev_tag, &f[GL_TAG], FJ_REQUIRED, ctx)) <
+            0 ||
+        (error = forge_json_string(&ev->ev_action, &f[GL_ACTION], FJ_OPTIONAL,
+                                   ctx)) < 0 ||
+        (error = forge_json_object(&commit, &f[GL_COMMIT], FJ_OPTIONAL, ctx)) <
+            0 ||
+        (commit && (error = forge_json_string(&ev->ev_sha, &f[GL_COMMIT_ID],
+                                              FJ_OPTIONAL, ctx)) < 0))
         return error;
     return forge_strcat(&ev->ev_ref, "refs/tags/", ev->ev_tag);
 }
 
 int
-forge_normalize_gitlab(struct paved_event *ev, json_t *root, const char *name)
+forge_normalize_gitlab(struct paved_event *ev, const char *name,
+                       const unsigned char *json, size_t len)
 {
-    json_t *user;
-    int error;
+    struct paved_jscan_field f[GL__COUNT];
+    size_t i;
+    int user, error;
 
+    memset(f, 0, sizeof(f));
+    for (i = 0; i < GL__COUNT; i++)
+        f[i].jf_path = gitlab_paths[i];
+    if ((error = forge_json_scan(json, len, f, GL__COUNT)) < 0)
+        return error;
     if (strcmp(name, "Push Hook") == 0 || strcmp(name, "Tag Push Hook") == 0)
-        return gitlab_push(ev, root);
+        return gitlab_push(ev, f);
     if (strcmp(name, "Merge Request Hook") == 0)
-        return gitlab_merge_request(ev, root);
+        return gitlab_merge_request(ev, f);
     if (strcmp(name, "Release Hook") == 0)
-        return gitlab_release(ev, root);
+        return gitlab_release(ev, f);
     /* stored and marked ignored: take what is there, demand nothing */
     ev->ev_kind = PAVED_EVENT_OTHER;
-    if ((error = gitlab_project(ev, root, FJ_LAX, "payload")) < 0 ||
-        (error = forge_json_string(&ev->ev_actor, root, "user_username", FJ_LAX,
-                                   "payload", "")) < 0 ||
-        (error =
-             forge_json_object(&user, root, "user", FJ_LAX, "payload", "")) < 0)
+    if ((error = gitlab_project(ev, f, FJ_LAX, "payload")) < 0 ||
+        (error = forge_json_string(&ev->ev_actor, &f[GL_USER_USERNAME], FJ_LAX,
+                                   "payload")) < 0 ||
+        (error = forge_json_object(&user, &f[GL_USER], FJ_LAX, "payload")) < 0)
         return error;
-    if (ev->ev_actor == NULL && user != NULL)
-        error = forge_json_string(&ev->ev_actor, user, "username", FJ_LAX,
-                                  "payload", "user.");
+    if (ev->ev_actor == NULL && user)
+        error = forge_json_string(&ev->ev_actor, &f[GL_USER_NAME], FJ_LAX,
+                                  "payload");
     return error;
 }

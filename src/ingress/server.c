@@ -67,6 +67,7 @@ struct paved_server {
     struct evhttp_bound_socket *srv_sock;
     struct event *srv_store_ev;
     struct paved_forge_config srv_forge;
+    paved_forge_keys *srv_keys; /* prepared from srv_forge's secrets */
     struct event *srv_sweep_ev;
     struct conn_guards srv_guards;
     size_t srv_inflight;
@@ -765,6 +766,7 @@ paved_server_new(paved_server **out, const struct paved_server_deps *d)
     const struct paved_config *cf = d->sd_config;
     struct timeval sweep = {1, 0};
     int64_t stored = 0;
+    int error;
 
     *out = NULL;
     if ((srv = calloc(1, sizeof(*srv))) == NULL)
@@ -791,6 +793,12 @@ paved_server_new(paved_server **out, const struct paved_server_deps *d)
         cf->cf_gitlab_signing_secret.sl_n;
     srv->srv_forge.fc_gitlab_tolerance =
         (int64_t)cf->cf_gitlab_signature_tolerance;
+    /* key each secret once here, not in every delivery's HMAC */
+    if ((error = paved_forge_keys_new(&srv->srv_keys, &srv->srv_forge)) < 0) {
+        paved_server_free(srv);
+        return error; /* keep the callee's message */
+    }
+    srv->srv_forge.fc_keys = srv->srv_keys;
     if (paved_store_delivery_count(&stored, d->sd_store) == 0)
         srv->srv_stored = stored;
 
@@ -904,5 +912,6 @@ paved_server_free(paved_server *srv)
         evhttp_free(srv->srv_http); /* frees every connection first */
     while (!TAILQ_EMPTY(&srv->srv_guards))
         guard_release(srv, TAILQ_FIRST(&srv->srv_guards));
+    paved_forge_keys_free(srv->srv_keys);
     free(srv);
 }

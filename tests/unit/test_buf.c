@@ -85,8 +85,9 @@ test_json_string(void **state)
 
     (void)state;
     assert_int_equal(
-        paved_buf_put_json_string(&b, "a\"b\\c\nd\te\x01 \xc3\xa9"), 0);
-    assert_string_equal(b.b_ptr, "\"a\\\"b\\\\c\\nd\\te\\u0001 \xc3\xa9\"");
+        paved_buf_put_json_string(&b, "a\"b\\c\nd\te\x01\x1f\b\f \xc3\xa9"), 0);
+    assert_string_equal(b.b_ptr,
+                        "\"a\\\"b\\\\c\\nd\\te\\u0001\\u001F\\b\\f \xc3\xa9\"");
     paved_buf_dispose(&b);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "paved/error.h"
 #include "paved/event.h"
@@ -227,6 +228,89 @@ test_to_json_invalid(void **state)
     paved_event_dispose(&ev);
 }
 
+/* paved_event_to_json writes what jansson's json_dumps(JSON_COMPACT |
+ * JSON_PRESERVE_ORDER) wrote before it, byte for byte */
+static char *
+jansson_dump(const struct paved_event *ev)
+{
+    static const char *const keys[] = {
+        "name",     "action",  "delivery", "repo",   "clone_url",
+        "ref",      "branch",  "tag",      "before", "sha",
+        "pr_title", "pr_head", "pr_base",  "actor",
+    };
+    const char *vals[] = {
+        ev->ev_name,      ev->ev_action, ev->ev_delivery, ev->ev_repo,
+        ev->ev_clone_url, ev->ev_ref,    ev->ev_branch,   ev->ev_tag,
+        ev->ev_before,    ev->ev_sha,    ev->ev_pr_title, ev->ev_pr_head,
+        ev->ev_pr_base,   ev->ev_actor,
+    };
+    json_t *o = json_object();
+    char *s;
+    size_t i;
+
+    json_object_set_new(o, "forge",
+                        json_string(paved_forge_name(ev->ev_forge)));
+    json_object_set_new(o, "kind",
+                        json_string(paved_event_kind_name(ev->ev_kind)));
+    for (i = 0; i < 10; i++)
+        if (vals[i] != NULL)
+            json_object_set_new(o, keys[i], json_string(vals[i]));
+    if (ev->ev_pr_number != 0)
+        json_object_set_new(o, "pr_number", json_integer(ev->ev_pr_number));
+    for (i = 10; i < 14; i++)
+        if (vals[i] != NULL)
+            json_object_set_new(o, keys[i], json_string(vals[i]));
+    if (ev->ev_deleted)
+        json_object_set_new(o, "deleted", json_true());
+    s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return s;
+}
+
+static void
+test_to_json_matches_jansson(void **state)
+{
+    static const char *const titles[] = {
+        "",
+        "plain",
+        "q\"uote \\ back/slash",
+        "\b\f\n\r\t \x01\x1f\x7f",
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+        "</script>\u2028",
+    };
+    struct paved_event ev;
+    char *mine, *theirs;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
+        fill_full(&ev);
+        free(ev.ev_pr_title);
+        ev.ev_pr_title = strdup(titles[i]);
+        ev.ev_pr_number = i % 2 ? -9223372036854775807LL - 1 : 7;
+        ev.ev_deleted = i % 2;
+        if (i == 3) {
+            free(ev.ev_clone_url);
+            ev.ev_clone_url = NULL;
+        }
+        assert_int_equal(paved_event_to_json(&mine, &ev), 0);
+        assert_non_null(theirs = jansson_dump(&ev));
+        assert_string_equal(mine, theirs);
+        free(mine);
+        free(theirs);
+        paved_event_dispose(&ev);
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.ev_forge = PAVED_FORGE_GITEA;
+    ev.ev_kind = PAVED_EVENT_OTHER;
+    assert_int_equal(paved_event_to_json(&mine, &ev), 0);
+    assert_non_null(theirs = jansson_dump(&ev));
+    assert_string_equal(mine, theirs);
+    assert_string_equal(mine, "{\"forge\":\"gitea\",\"kind\":\"other\"}");
+    free(mine);
+    free(theirs);
+}
+
 int
 main(void)
 {
@@ -238,6 +322,7 @@ main(void)
         cmocka_unit_test(test_from_json_rejects),
         cmocka_unit_test(test_from_json_ignores_unknown),
         cmocka_unit_test(test_to_json_invalid),
+        cmocka_unit_test(test_to_json_matches_jansson),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,46 +21,7 @@
     "6f250ac7a090096574758e31bd31770eab63dfd0459404f0c18431f1c6b9024a"
 #define DELIVERY "f6266f16-1bf3-46a5-9ea4-602e06ead473"
 
-struct hdrs {
-    const char *name[16];
-    const char *value[16];
-    size_t n;
-};
-
-static const char *
-hdr_get(void *ctx, const char *name)
-{
-    struct hdrs *h = ctx;
-    size_t i;
-
-    for (i = 0; i < h->n; i++)
-        if (strcasecmp(h->name[i], name) == 0)
-            return h->value[i];
-    return NULL;
-}
-
-static void
-hdr_set(struct hdrs *h, const char *name, const char *value)
-{
-    size_t i;
-
-    for (i = 0; i < h->n; i++) {
-        if (strcasecmp(h->name[i], name) == 0) {
-            if (value != NULL) {
-                h->value[i] = value;
-            } else {
-                h->n--;
-                h->name[i] = h->name[h->n];
-                h->value[i] = h->value[h->n];
-            }
-            return;
-        }
-    }
-    if (value != NULL && h->n < 16) {
-        h->name[h->n] = name;
-        h->value[h->n++] = value;
-    }
-}
+#include "headers.h"
 
 static unsigned char *
 load_shared(const char *rel, size_t *len)

@@ -26,46 +26,7 @@
 #define SW_BODY "{\"test\": 2432232314}"
 #define SW_SIG "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
-struct hdrs {
-    const char *name[16];
-    const char *value[16];
-    size_t n;
-};
-
-static const char *
-hdr_get(void *ctx, const char *name)
-{
-    struct hdrs *h = ctx;
-    size_t i;
-
-    for (i = 0; i < h->n; i++)
-        if (strcasecmp(h->name[i], name) == 0)
-            return h->value[i];
-    return NULL;
-}
-
-static void
-hdr_set(struct hdrs *h, const char *name, const char *value)
-{
-    size_t i;
-
-    for (i = 0; i < h->n; i++) {
-        if (strcasecmp(h->name[i], name) == 0) {
-            if (value != NULL) {
-                h->value[i] = value;
-            } else {
-                h->n--;
-                h->name[i] = h->name[h->n];
-                h->value[i] = h->value[h->n];
-            }
-            return;
-        }
-    }
-    if (value != NULL && h->n < 16) {
-        h->name[h->n] = name;
-        h->value[h->n++] = value;
-    }
-}
+#include "headers.h"
 
 static unsigned char *
 load_shared(const char *rel, size_t *len)
