@@ -62,7 +62,7 @@ fuzz: deps-test
 
 bench: build
 	scripts/deps.sh bench
-	bench/ingest
+	PAVED_BIN=$(CURDIR)/$(BUILD)/paved bench/ingest
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
