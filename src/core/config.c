@@ -16,6 +16,7 @@
 
 #include "paved/buf.h"
 #include "paved/config.h"
+#include "paved/text.h"
 #include "paved/error.h"
 
 #define CONFIG_MAX_FILE (1024 * 1024) /* a config is a page, not a dump */
@@ -89,29 +90,6 @@ static const struct config_key config_keys[] = {
 
 /* ---- value parsers ---------------------------------------------------- */
 
-/* A value for a message: quoted, control bytes replaced, cut at 40 bytes,
- * so that hostile input cannot forge lines or flood the message. */
-static const char *
-config_show(char *dst, size_t n, const char *v)
-{
-    size_t i, o = 0;
-
-    if (n < 8)
-        return "";
-    dst[o++] = '"';
-    for (i = 0; v[i] != '\0' && o + 5 < n; i++) {
-        if (i == 40) {
-            memcpy(dst + o, "...", 3);
-            o += 3;
-            break;
-        }
-        dst[o++] = ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) ? '?' : v[i];
-    }
-    dst[o++] = '"';
-    dst[o] = '\0';
-    return dst;
-}
-
 int
 paved_parse_duration(unsigned *out_secs, const char *s)
 {
@@ -126,7 +104,7 @@ paved_parse_duration(unsigned *out_secs, const char *s)
     if (*s == '-')
         return paved_error_set(PAVED_EINVAL,
                                "invalid duration %s: must not be negative",
-                               config_show(shown, sizeof(shown), s));
+                               paved_text_show(shown, sizeof(shown), s));
     while (*p != '\0') {
         if (!isdigit((unsigned char)*p))
             goto bad;
@@ -146,7 +124,7 @@ paved_parse_duration(unsigned *out_secs, const char *s)
                 return paved_error_set(
                     PAVED_EINVAL,
                     "invalid duration %s: the resolution is one second",
-                    config_show(shown, sizeof(shown), s));
+                    paved_text_show(shown, sizeof(shown), s));
             n /= 1000;
             mult = 1;
         } else if (ulen == 1 && *p == 's') {
@@ -171,11 +149,11 @@ bad:
     return paved_error_set(PAVED_EINVAL,
                            "invalid duration %s (use 10s, 5m, 1h, 1h30m or "
                            "whole seconds)",
-                           config_show(shown, sizeof(shown), s));
+                           paved_text_show(shown, sizeof(shown), s));
 big:
     return paved_error_set(PAVED_EINVAL,
                            "duration %s is too large (at most %u seconds)",
-                           config_show(shown, sizeof(shown), s), UINT_MAX);
+                           paved_text_show(shown, sizeof(shown), s), UINT_MAX);
 }
 
 int
@@ -200,7 +178,7 @@ paved_parse_size(size_t *out, const char *s)
     if (*s == '-')
         return paved_error_set(PAVED_EINVAL,
                                "invalid size %s: must not be negative",
-                               config_show(shown, sizeof(shown), s));
+                               paved_text_show(shown, sizeof(shown), s));
     if (!isdigit((unsigned char)*p))
         goto bad;
     for (; isdigit((unsigned char)*p); p++) {
@@ -224,10 +202,10 @@ bad:
     return paved_error_set(PAVED_EINVAL,
                            "invalid size %s (use bytes or a whole number "
                            "with a unit: 512KiB, 25MiB, 1GiB)",
-                           config_show(shown, sizeof(shown), s));
+                           paved_text_show(shown, sizeof(shown), s));
 big:
     return paved_error_set(PAVED_EINVAL, "size %s is too large",
-                           config_show(shown, sizeof(shown), s));
+                           paved_text_show(shown, sizeof(shown), s));
 }
 
 int
@@ -250,7 +228,7 @@ paved_parse_bool(int *out, const char *s)
     }
     return paved_error_set(PAVED_EINVAL,
                            "invalid boolean %s (use true or false)",
-                           config_show(shown, sizeof(shown), s ? s : ""));
+                           paved_text_show(shown, sizeof(shown), s ? s : ""));
 }
 
 static int
@@ -269,14 +247,14 @@ config_parse_uint(unsigned *out, const char *s)
         if (n > UINT_MAX)
             return paved_error_set(
                 PAVED_EINVAL, "number %s is too large (at most %u)",
-                config_show(shown, sizeof(shown), s), UINT_MAX);
+                paved_text_show(shown, sizeof(shown), s), UINT_MAX);
     }
     *out = (unsigned)n;
     return 0;
 bad:
     return paved_error_set(PAVED_EINVAL,
                            "invalid number %s (use a whole number such as 512)",
-                           config_show(shown, sizeof(shown), s));
+                           paved_text_show(shown, sizeof(shown), s));
 }
 
 /* ---- validators ------------------------------------------------------- */
@@ -366,7 +344,7 @@ check_one_of(const char *v, const char *const *allowed, char *why,
         if (strcmp(v, allowed[i]) == 0)
             return 0;
     snprintf(why, whylen, "invalid value %s (use %s",
-             config_show(shown, sizeof(shown), v), allowed[0]);
+             paved_text_show(shown, sizeof(shown), v), allowed[0]);
     for (i = 1; allowed[i] != NULL; i++) {
         size_t len = strlen(why);
         snprintf(why + len, whylen - len, "%s%s",
@@ -573,52 +551,16 @@ config_key_is_prefix(const char *prefix)
     return false;
 }
 
-static size_t
-config_distance(const char *a, const char *b)
-{
-    size_t row[CONFIG_MAX_KEY + 1], i, j, la = strlen(a), lb = strlen(b);
-
-    if (la > CONFIG_MAX_KEY || lb > CONFIG_MAX_KEY)
-        return SIZE_MAX;
-    for (j = 0; j <= lb; j++)
-        row[j] = j;
-    for (i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (j = 1; j <= lb; j++) {
-            size_t up = row[j], best;
-            int same = tolower((unsigned char)a[i - 1]) ==
-                       tolower((unsigned char)b[j - 1]);
-            best = diag + (same ? 0 : 1);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            diag = up;
-            row[j] = best;
-        }
-    }
-    return row[lb];
-}
-
 /* The closest key, if close enough to be a typo; NULL otherwise. */
 static const char *
 config_suggest(const char *name)
 {
-    size_t i, d, best = SIZE_MAX, limit;
-    const char *found = NULL;
+    const char *names[CONFIG_NKEYS];
+    size_t i;
 
-    limit = strlen(name) / 3;
-    if (limit < 2)
-        limit = 2;
-    for (i = 0; i < CONFIG_NKEYS; i++) {
-        d = config_distance(name, config_keys[i].ck_name);
-        if (d < best) {
-            best = d;
-            found = config_keys[i].ck_name;
-        }
-    }
-    return best <= limit ? found : NULL;
+    for (i = 0; i < CONFIG_NKEYS; i++)
+        names[i] = config_keys[i].ck_name;
+    return paved_text_suggest(name, names, CONFIG_NKEYS);
 }
 
 /* ---- the YAML walk ---------------------------------------------------- */
@@ -733,7 +675,7 @@ cparse_unknown(struct cparse *cp, yaml_mark_t mark, const char *name)
     const char *guess = config_suggest(name);
     char shown[64];
 
-    config_show(shown, sizeof(shown), name);
+    paved_text_show(shown, sizeof(shown), name);
     if (guess != NULL)
         return cparse_fail(cp, mark, "unknown key %s (did you mean \"%s\"?)",
                            shown, guess);
