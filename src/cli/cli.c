@@ -20,6 +20,8 @@ cli_usage(FILE *fp)
                 "  deliveries [--json] [--limit N] [--url URL]\n"
                 "                                 list received webhook "
                 "deliveries\n"
+                "  lint [--json] [--pipelines DIR] [PATH...]\n"
+                "                                 check pipeline definitions\n"
                 "  config [--config FILE]         print the effective "
                 "configuration\n"
                 "  version                        print the version\n"
@@ -75,6 +77,8 @@ paved_cli_main(int argc, char **argv)
         return paved_cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "deliveries") == 0)
         return paved_cli_deliveries(argc - 1, argv + 1);
+    if (strcmp(cmd, "lint") == 0)
+        return paved_cli_lint(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0)
         return cli_config(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

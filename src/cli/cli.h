@@ -6,6 +6,7 @@
 int paved_cli_main(int argc, char **argv);
 int paved_cli_serve(int argc, char **argv);
 int paved_cli_deliveries(int argc, char **argv);
+int paved_cli_lint(int argc, char **argv);
 
 #define PAVED_EXIT_OK 0
 #define PAVED_EXIT_FAIL 1

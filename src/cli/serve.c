@@ -1,10 +1,12 @@
 /* `paved serve`: wire config, log, store, metrics and the HTTP server to
  * one event loop, and take them down in order on SIGTERM/SIGINT. Signals
  * are handled inside the loop (libevent's evsignal), never in a handler. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -14,6 +16,7 @@
 #include "paved/error.h"
 #include "paved/log.h"
 #include "paved/metrics.h"
+#include "paved/pipeline.h"
 #include "paved/server.h"
 #include "paved/store.h"
 
@@ -76,6 +79,51 @@ serve_signal_cb(evutil_socket_t sig, short what, void *arg)
     sv->sv_drain = event_new(sv->sv_base, -1, EV_PERSIST, serve_drain_cb, sv);
     if (sv->sv_drain == NULL || event_add(sv->sv_drain, &tick) < 0)
         event_base_loopbreak(sv->sv_base);
+}
+
+/* A daemon that would plan runs from a broken pipeline must not start:
+ * every error is logged with its FILE:LINE:COL, then serve exits 1. A
+ * missing directory is only a warning (nothing to plan yet). */
+static int
+serve_check_pipelines(paved_log *lg, const struct paved_config *cf)
+{
+    struct paved_pipeline_diags diags = PAVED_PIPELINE_DIAGS_INIT;
+    paved_pipeline_set *set = NULL;
+    struct stat sb;
+    char n[32], *line;
+    size_t i;
+    int error;
+
+    if (stat(cf->cf_pipelines_dir, &sb) < 0 && errno == ENOENT) {
+        paved_log_kv(lg, PAVED_LOG_WARN, "no pipelines: nothing will run",
+                     "pipelines_dir", cf->cf_pipelines_dir, "fix",
+                     "set PAVED_PIPELINES_DIR", NULL);
+        return 0;
+    }
+    error = paved_pipeline_load_dir(&set, &diags, cf->cf_pipelines_dir);
+    if (error < 0) {
+        for (i = 0; i < diags.dl_n; i++) {
+            if (paved_pipeline_diag_format(&line, &diags.dl_items[i]) < 0)
+                continue;
+            paved_log_kv(lg, PAVED_LOG_ERROR, "invalid pipeline", "error", line,
+                         NULL);
+            free(line);
+        }
+        if (diags.dl_n == 0)
+            paved_log_kv(lg, PAVED_LOG_ERROR, "invalid pipeline", "error",
+                         paved_error_last(), NULL);
+        paved_log_kv(lg, PAVED_LOG_ERROR, "cannot start", "fix",
+                     "correct the pipelines (paved lint shows every error)",
+                     NULL);
+    } else {
+        snprintf(n, sizeof(n), "%zu", paved_pipeline_set_count(set));
+        paved_log_kv(lg, PAVED_LOG_INFO, "pipelines loaded", "count", n,
+                     "pipelines_dir", cf->cf_pipelines_dir, NULL);
+    }
+    /* the scheduler will keep the set; until then it is only checked */
+    paved_pipeline_set_free(set);
+    paved_pipeline_diags_dispose(&diags);
+    return error;
 }
 
 static void
@@ -145,6 +193,8 @@ paved_cli_serve(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     serve_warn_unsigned(sv.sv_log, cf);
+    if (serve_check_pipelines(sv.sv_log, cf) < 0)
+        goto out;
 
     memset(&so, 0, sizeof(so));
     so.so_spec = cf->cf_store;
