@@ -640,6 +640,35 @@ forge_json_bool(int *out, const struct paved_jscan_field *f,
 }
 
 int
+forge_pr_action(struct paved_event *ev, int new_commits)
+{
+    static const struct {
+        const char *from, *to;
+    } alias[] = {
+        {"open", "opened"},              /* GitLab */
+        {"reopen", "reopened"},          /* GitLab */
+        {"close", "closed"},             /* GitLab */
+        {"merge", "closed"},             /* GitLab: merged is closed too */
+        {"synchronized", "synchronize"}, /* Gitea */
+    };
+    const char *to = NULL;
+    size_t i;
+
+    if (ev->ev_action == NULL)
+        return 0;
+    if (strcmp(ev->ev_action, "update") == 0) /* GitLab */
+        to = new_commits ? "synchronize" : "edited";
+    for (i = 0; to == NULL && i < sizeof(alias) / sizeof(alias[0]); i++)
+        if (strcmp(ev->ev_action, alias[i].from) == 0)
+            to = alias[i].to;
+    if (to == NULL)
+        return 0;
+    free(ev->ev_action);
+    ev->ev_action = NULL;
+    return forge_strdup(&ev->ev_action, to);
+}
+
+int
 forge_strdup(char **out, const char *s)
 {
     if ((*out = strdup(s)) == NULL)

@@ -106,6 +106,11 @@ int forge_json_bool(int *out, const struct paved_jscan_field *f,
 /* *out = prefix + name, malloc'd */
 int forge_strcat(char **out, const char *prefix, const char *name);
 int forge_strdup(char **out, const char *s);
+/* A pull/merge request's action in GitHub's words (opened, synchronize,
+ * reopened, closed, edited, ...), whatever the forge called it, so that
+ * pipelines, `if:` and the API see one vocabulary. new_commits: GitLab's
+ * "update" brought commits (synchronize) rather than edits (edited). */
+int forge_pr_action(struct paved_event *ev, int new_commits);
 /* Sets ev_branch or ev_tag from a full ref; returns the kind its prefix
  * implies: PUSH for refs/heads/, TAG for refs/tags/, OTHER otherwise. */
 int forge_split_ref(enum paved_event_kind *kind, struct paved_event *ev,

@@ -302,7 +302,9 @@ github_pull_request(struct paved_event *ev, const struct paved_jscan_field *f)
                                    ctx)) < 0 ||
         (error = forge_json_string(&ev->ev_pr_base, &f[GH_PR_BASE_REF],
                                    FJ_REQUIRED, ctx)) < 0 ||
-        (error = forge_strdup(&ev->ev_branch, ev->ev_pr_head)) < 0)
+        (error = forge_strdup(&ev->ev_branch, ev->ev_pr_head)) < 0 ||
+        /* Gitea's payloads come through here too: "synchronized" */
+        (error = forge_pr_action(ev, 1)) < 0)
         return error;
     snprintf(ref, sizeof(ref), "refs/pull/%lld/head", ev->ev_pr_number);
     return forge_strdup(&ev->ev_ref, ref);

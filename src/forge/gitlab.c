@@ -282,6 +282,7 @@ enum gitlab_path {
     GL_ATTRS_SOURCE,
     GL_ATTRS_TARGET,
     GL_ATTRS_ACTION,
+    GL_ATTRS_OLDREV,
     GL_ATTRS_COMMIT,
     GL_ATTRS_COMMIT_ID,
     GL_TAG,
@@ -308,6 +309,8 @@ static const char *const gitlab_paths[GL__COUNT] = {
     [GL_ATTRS_SOURCE] = "object_attributes.source_branch",
     [GL_ATTRS_TARGET] = "object_attributes.target_branch",
     [GL_ATTRS_ACTION] = "object_attributes.action",
+    /* present on an "update" that pushed commits */
+    [GL_ATTRS_OLDREV] = "object_attributes.oldrev",
     [GL_ATTRS_COMMIT] = "object_attributes.last_commit",
     [GL_ATTRS_COMMIT_ID] = "object_attributes.last_commit.id",
     [GL_TAG] = "tag",
@@ -392,7 +395,9 @@ gitlab_merge_request(struct paved_event *ev, const struct paved_jscan_field *f)
         (commit &&
          (error = forge_json_string(&ev->ev_sha, &f[GL_ATTRS_COMMIT_ID],
                                     FJ_OPTIONAL, ctx)) < 0) ||
-        (error = forge_strdup(&ev->ev_branch, ev->ev_pr_head)) < 0)
+        (error = forge_strdup(&ev->ev_branch, ev->ev_pr_head)) < 0 ||
+        (error = forge_pr_action(ev, f[GL_ATTRS_OLDREV].jf_type ==
+                                         PAVED_JSON_STRING)) < 0)
         return error;
     /* GitLab keeps every MR head at this ref in the target project */
     snprintf(ref, sizeof(ref), "refs/merge-requests/%lld/head",

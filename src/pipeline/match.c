@@ -12,30 +12,6 @@
 static const char *const pr_default_actions[] = {"opened", "synchronize",
                                                  "reopened"};
 
-/* The forges name the same actions differently; GitHub's words win. */
-static const char *
-match_action(const char *a)
-{
-    static const struct {
-        const char *from, *to;
-    } alias[] = {
-        {"open", "opened"},        /* GitLab */
-        {"reopen", "reopened"},    /* GitLab */
-        {"update", "synchronize"}, /* GitLab: new commits (or edits) */
-        {"close", "closed"},       /* GitLab */
-        {"merge", "closed"},       /* GitLab: merged is a kind of closed */
-        {"synchronized", "synchronize"}, /* Gitea */
-    };
-    size_t i;
-
-    if (a == NULL)
-        return "";
-    for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
-        if (strcmp(a, alias[i].from) == 0)
-            return alias[i].to;
-    return a;
-}
-
 static bool
 match_paths(const struct pl_globs *g, const char *const *paths, size_t n)
 {
@@ -88,7 +64,8 @@ paved_pipeline_match(const paved_pipeline *pl, const struct paved_event *ev,
         break;
     case PAVED_EVENT_PULL_REQUEST:
         t = &pl->pl_pr;
-        action = match_action(ev->ev_action);
+        /* the forge adapters already use GitHub's words for every forge */
+        action = ev->ev_action != NULL ? ev->ev_action : "";
         if (t->t_actions.g_set) {
             for (i = 0, ok = false; i < t->t_actions.g_n && !ok; i++)
                 ok = strcmp(t->t_actions.g_items[i], action) == 0;

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "paved/buf.h"
 #include "paved/crypto.h"
 #include "paved/error.h"
 #include "paved/forge.h"
@@ -209,6 +210,34 @@ test_delete(void **state)
     assert_null(ev->ev_sha);
     assert_string_equal(ev->ev_actor, "example");
     teardown_fixture(&f);
+}
+
+/* Gitea says "synchronized" for new commits; GitHub's word comes out */
+static void
+test_pull_request_synchronized(void **state)
+{
+    static const char from[] = "\"action\": \"opened\"";
+    static const char to[] = "\"action\": \"synchronized\"";
+    struct paved_buf b = PAVED_BUF_INIT(1 << 20);
+    struct paved_event ev;
+    size_t len;
+    unsigned char *json =
+        load_shared("corpus/gitea/pull-request-event.json", &len);
+    char *at = strstr((char *)json, from);
+
+    (void)state;
+    assert_non_null(at);
+    assert_int_equal(paved_buf_put(&b, json, (size_t)(at - (char *)json)), 0);
+    assert_int_equal(paved_buf_puts(&b, to), 0);
+    assert_int_equal(paved_buf_puts(&b, at + strlen(from)), 0);
+    memset(&ev, 0, sizeof(ev));
+    if (paved_forge_normalize(&ev, PAVED_FORGE_GITEA, "pull_request",
+                              (const unsigned char *)b.b_ptr, b.b_len) < 0)
+        fail_msg("%s", paved_error_last());
+    assert_string_equal(ev.ev_action, "synchronize");
+    paved_event_dispose(&ev);
+    paved_buf_dispose(&b);
+    free(json);
 }
 
 static void
@@ -419,6 +448,7 @@ main(void)
         cmocka_unit_test(test_forgejo_headers),
         cmocka_unit_test(test_delete),
         cmocka_unit_test(test_pull_request),
+        cmocka_unit_test(test_pull_request_synchronized),
         cmocka_unit_test(test_push),
         cmocka_unit_test(test_release),
         cmocka_unit_test(test_form_signs_decoded_payload),

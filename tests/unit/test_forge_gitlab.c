@@ -193,9 +193,50 @@ test_merge_request(void **state)
     assert_string_equal(ev->ev_branch, "ms-viewport");
     assert_string_equal(ev->ev_pr_base, "master");
     assert_string_equal(ev->ev_sha, "da1560886d4f094c3e6c9ef40349f7d38b5d27d7");
-    assert_string_equal(ev->ev_action, "open");
+    /* GitLab says "open": one vocabulary for every forge (GitHub's) */
+    assert_string_equal(ev->ev_action, "opened");
     assert_string_equal(ev->ev_actor, "root");
     teardown_fixture(&f);
+}
+
+/* GitLab's merge request actions in GitHub's words; an "update" is new
+ * code only when it carries oldrev, otherwise an edit of the MR. */
+static void
+test_merge_request_actions(void **state)
+{
+    static const struct {
+        const char *action, *extra, *want;
+    } cases[] = {
+        {"open", "", "opened"},
+        {"reopen", "", "reopened"},
+        {"close", "", "closed"},
+        {"merge", "", "closed"},
+        {"update", ",\"oldrev\":\"0123abc\"", "synchronize"},
+        {"update", "", "edited"},
+        {"approved", "", "approved"},
+    };
+    struct paved_event ev;
+    char json[512];
+    size_t i;
+    int n;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = snprintf(json, sizeof(json),
+                     "{\"object_kind\":\"merge_request\","
+                     "\"project\":{\"path_with_namespace\":\"g/p\","
+                     "\"git_http_url\":\"http://x/g/p.git\"},"
+                     "\"object_attributes\":{\"iid\":3,"
+                     "\"source_branch\":\"f\",\"target_branch\":\"main\","
+                     "\"action\":\"%s\"%s}}",
+                     cases[i].action, cases[i].extra);
+        memset(&ev, 0, sizeof(ev));
+        if (paved_forge_normalize(&ev, PAVED_FORGE_GITLAB, "Merge Request Hook",
+                                  (const unsigned char *)json, (size_t)n) < 0)
+            fail_msg("%s: %s", cases[i].action, paved_error_last());
+        assert_string_equal(ev.ev_action, cases[i].want);
+        paved_event_dispose(&ev);
+    }
 }
 
 static void
@@ -518,6 +559,7 @@ main(void)
         cmocka_unit_test(test_push),
         cmocka_unit_test(test_tag_push),
         cmocka_unit_test(test_merge_request),
+        cmocka_unit_test(test_merge_request_actions),
         cmocka_unit_test(test_release),
         cmocka_unit_test(test_other_and_deleted),
         cmocka_unit_test(test_bad_payloads),

@@ -217,8 +217,6 @@ test_match_pull_request(void **state)
                         "pull request action not in on.pull_request.actions");
     ev.ev_action = "closed";
     assert_int_equal(paved_pipeline_match(pl, &ev, NULL, 0, &why), 1);
-    ev.ev_action = "merge"; /* GitLab's word */
-    assert_int_equal(paved_pipeline_match(pl, &ev, NULL, 0, &why), 1);
     ev.ev_action = "opened";
     assert_int_equal(paved_pipeline_match(pl, &ev, paths_c, 1, &why), 1);
     assert_int_equal(paved_pipeline_match(pl, &ev, paths_h, 1, &why), 0);
@@ -228,10 +226,11 @@ test_match_pull_request(void **state)
     ev.ev_repo = "anyone/anything"; /* no repos: every repository */
     ev.ev_action = "reopened";
     assert_int_equal(paved_pipeline_match(min, &ev, NULL, 0, &why), 1);
-    ev.ev_action = "synchronized"; /* Gitea's word */
+    /* the forge adapters give every forge's actions GitHub's names */
+    ev.ev_action = "synchronize";
     assert_int_equal(paved_pipeline_match(min, &ev, NULL, 0, &why), 1);
-    ev.ev_action = "update"; /* GitLab's */
-    assert_int_equal(paved_pipeline_match(min, &ev, NULL, 0, &why), 1);
+    ev.ev_action = "edited";
+    assert_int_equal(paved_pipeline_match(min, &ev, NULL, 0, &why), 0);
     ev.ev_action = "closed";
     assert_int_equal(paved_pipeline_match(min, &ev, NULL, 0, &why), 0);
     ev.ev_action = "labeled";

@@ -120,6 +120,11 @@ export function expectGitlab(event, p, delivery) {
         e.pr_head = oa.source_branch;
         e.branch = oa.source_branch;
         e.pr_title = oa.title;
+        // paved gives every forge's actions GitHub's names
+        e.action = { open: 'opened', reopen: 'reopened', close: 'closed',
+            merge: 'closed',
+            update: oa.oldrev ? 'synchronize' : 'edited' }[oa.action] ??
+            oa.action;
         break;
     }
     case 'release':
