@@ -17,6 +17,7 @@
 #include "paved/buf.h"
 #include "paved/config.h"
 #include "paved/text.h"
+#include "paved/yamltext.h"
 #include "paved/error.h"
 
 #define CONFIG_MAX_FILE (1024 * 1024) /* a config is a page, not a dump */
@@ -597,38 +598,14 @@ static int
 cparse_syntax_error(struct cparse *cp)
 {
     yaml_parser_t *y = &cp->cp_yaml;
-    const char *problem = y->problem ? y->problem : "malformed YAML";
-    const char *hint = "check quoting and indentation";
-    yaml_mark_t mark = y->problem_mark;
-    size_t i;
+    const char *problem, *hint;
+    yaml_mark_t mark;
+    char buf[160];
 
     if (y->error == YAML_MEMORY_ERROR)
         return paved_error_set(PAVED_ENOMEM, "%s: out of memory", cp->cp_name);
-    if (y->error == YAML_READER_ERROR) {
-        /* the reader knows only a byte offset: count lines ourselves */
-        memset(&mark, 0, sizeof(mark));
-        for (i = 0; i < y->problem_offset && i < cp->cp_len; i++) {
-            if (cp->cp_data[i] == '\n') {
-                mark.line++;
-                mark.column = 0;
-            } else {
-                mark.column++;
-            }
-        }
-        hint = "the file must be UTF-8 text";
-    } else if (mark.index < cp->cp_len && cp->cp_data[mark.index] == '\t') {
-        hint = "tabs are not allowed for indentation in YAML; use spaces";
-    } else if (strstr(problem, "tab") != NULL) {
-        hint = "tabs are not allowed for indentation in YAML; use spaces";
-    } else if (strcmp(problem, "could not find expected ':'") == 0) {
-        mark = y->context_mark; /* the line that lacks it */
-        hint = "each line needs \"key: value\"";
-    } else if (strcmp(problem, "mapping values are not allowed in this "
-                               "context") == 0) {
-        hint = "a value containing \": \" needs quotes";
-    } else if (strstr(problem, "end of stream") != NULL) {
-        hint = "a quote or bracket is not closed";
-    }
+    hint = paved_yaml_explain(&problem, &mark, buf, sizeof(buf), y, cp->cp_data,
+                              cp->cp_len);
     return cparse_fail(cp, mark, "YAML syntax error: %s (%s)", problem, hint);
 }
 
@@ -640,18 +617,6 @@ cparse_next(struct cparse *cp, yaml_event_t *ev)
         return cparse_syntax_error(cp);
     }
     return 0;
-}
-
-/* YAML's null: an empty plain scalar or ~ / null. */
-static bool
-cparse_is_null(const yaml_event_t *ev)
-{
-    const char *v = (const char *)ev->data.scalar.value;
-
-    if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
-    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-           strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
 static const char *
@@ -755,7 +720,7 @@ cparse_list(struct cparse *cp, const struct config_key *k)
                                 k->ck_name);
             goto out;
         }
-        if (!cparse_is_null(&ev) &&
+        if (!paved_yaml_is_null(&ev) &&
             (error = config_strlist_add(&sl, (const char *)ev.data.scalar.value,
                                         ev.data.scalar.length)) < 0)
             goto out;
@@ -847,7 +812,7 @@ cparse_mapping(struct cparse *cp, const char *prefix)
                                     "%s: contains a NUL byte", name);
                 goto out;
             }
-            if (cparse_is_null(&val) && k->ck_type != CT_STRING &&
+            if (paved_yaml_is_null(&val) && k->ck_type != CT_STRING &&
                 k->ck_type != CT_STRLIST) {
                 error = cparse_fail(cp, val.start_mark,
                                     "%s: needs a value, %s (or remove the "
@@ -857,10 +822,11 @@ cparse_mapping(struct cparse *cp, const char *prefix)
                 goto out;
             }
             cparse_where(where, sizeof(where), cp, val.start_mark, name);
-            error = config_set(
-                cp->cp_cf, k,
-                cparse_is_null(&val) ? "" : (const char *)val.data.scalar.value,
-                where);
+            error = config_set(cp->cp_cf, k,
+                               paved_yaml_is_null(&val)
+                                   ? ""
+                                   : (const char *)val.data.scalar.value,
+                               where);
             if (error < 0)
                 goto out;
             break;
@@ -900,7 +866,7 @@ cparse_stream(struct cparse *cp)
         yaml_event_delete(&ev);
         if ((error = cparse_mapping(cp, "")) < 0)
             return error;
-    } else if (ev.type != YAML_SCALAR_EVENT || !cparse_is_null(&ev)) {
+    } else if (ev.type != YAML_SCALAR_EVENT || !paved_yaml_is_null(&ev)) {
         error = cparse_fail(cp, ev.start_mark,
                             "expected a mapping of \"key: value\" lines at "
                             "the top, got %s",

@@ -241,18 +241,6 @@ forge_header_value(const char **out, const struct paved_forge_request *req,
 
 /* --- bodies --- */
 
-static int
-form_hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent- and '+'-decoding of s[0..n) into a malloc'd NUL-terminated
  * buffer; base is s's offset in the body, for the message. */
 static int
@@ -261,7 +249,6 @@ form_decode(unsigned char **out, size_t *outlen, const unsigned char *s,
 {
     unsigned char *buf;
     size_t i, o = 0;
-    int hi, lo;
 
     *out = NULL;
     *outlen = 0;
@@ -278,16 +265,14 @@ form_decode(unsigned char **out, size_t *outlen, const unsigned char *s,
                                        "at byte %zu",
                                        base + i);
             }
-            hi = form_hex(s[i + 1]);
-            lo = form_hex(s[i + 2]);
-            if (hi < 0 || lo < 0) {
+            if (paved_hex_decode(&buf[o], 1, (const char *)s + i + 1, 2) < 0) {
                 free(buf);
                 return paved_error_set(PAVED_EINVAL,
                                        "form body: bad percent escape at "
                                        "byte %zu",
                                        base + i);
             }
-            buf[o++] = (unsigned char)(hi << 4 | lo);
+            o++;
             i += 2;
         } else {
             buf[o++] = s[i];

@@ -11,6 +11,7 @@
 
 #include "paved/buf.h"
 #include "paved/error.h"
+#include "paved/yamltext.h"
 #include "pipeline/pipeline_int.h"
 
 struct yload {
@@ -36,50 +37,20 @@ pl_ynode_free(struct ynode *n)
     free(n);
 }
 
-/* The same hints as the config loader gives for the same mistakes. */
 static int
 yload_syntax_error(struct yload *yl)
 {
     yaml_parser_t *y = &yl->y_yaml;
-    const char *problem = y->problem ? y->problem : "malformed YAML";
-    const char *hint = "check quoting and indentation";
-    yaml_mark_t mark = y->problem_mark;
-    char opened[160];
-    size_t i;
+    const char *problem, *hint;
+    yaml_mark_t mark;
+    char buf[160];
 
     if (y->error == YAML_MEMORY_ERROR) {
         yl->y_cx->c_fatal = PAVED_ENOMEM;
         return PAVED_ENOMEM;
     }
-    if (y->error == YAML_READER_ERROR) {
-        /* the reader knows only a byte offset: count lines ourselves */
-        memset(&mark, 0, sizeof(mark));
-        for (i = 0; i < y->problem_offset && i < yl->y_len; i++) {
-            if (yl->y_data[i] == '\n') {
-                mark.line++;
-                mark.column = 0;
-            } else {
-                mark.column++;
-            }
-        }
-        hint = "the file must be UTF-8 text";
-    } else if ((mark.index < yl->y_len && yl->y_data[mark.index] == '\t') ||
-               strstr(problem, "tab") != NULL) {
-        hint = "tabs are not allowed for indentation in YAML; use spaces";
-    } else if (strcmp(problem, "could not find expected ':'") == 0) {
-        mark = y->context_mark; /* the line that lacks it */
-        hint = "each line needs \"key: value\"";
-    } else if (strcmp(problem, "mapping values are not allowed in this "
-                               "context") == 0) {
-        hint = "a value containing \": \" needs quotes";
-    } else if (strstr(problem, "end of stream") != NULL) {
-        /* the end is where it was noticed; where it began helps more */
-        snprintf(opened, sizeof(opened),
-                 "a quote or bracket is not closed; %s at %zu:%zu",
-                 y->context ? y->context : "it starts",
-                 y->context_mark.line + 1, y->context_mark.column + 1);
-        hint = opened;
-    }
+    hint = paved_yaml_explain(&problem, &mark, buf, sizeof(buf), y, yl->y_data,
+                              yl->y_len);
     pl_diag(yl->y_cx, (unsigned)mark.line + 1, (unsigned)mark.column + 1,
             "YAML syntax error: %s (%s)", problem, hint);
     return PAVED_EINVAL;
@@ -131,17 +102,6 @@ yload_append(struct yload *yl, struct ynode *parent, struct ynode *child)
     return 0;
 }
 
-static bool
-yload_is_null(const yaml_event_t *ev)
-{
-    const char *v = (const char *)ev->data.scalar.value;
-
-    if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
-    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-           strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
-}
-
 /* One node whose first event is ev (consumed); children recursively. */
 static int
 yload_node(struct yload *yl, struct ynode **out, yaml_event_t *ev,
@@ -165,7 +125,7 @@ yload_node(struct yload *yl, struct ynode **out, yaml_event_t *ev,
         if ((n = yload_new(yl, YN_SCALAR, ev)) == NULL)
             return PAVED_ENOMEM;
         n->yn_style = (int)ev->data.scalar.style;
-        n->yn_null = yload_is_null(ev);
+        n->yn_null = paved_yaml_is_null(ev);
         n->yn_len = ev->data.scalar.length;
         if ((n->yn_value = malloc(n->yn_len + 1)) == NULL) {
             pl_ynode_free(n);

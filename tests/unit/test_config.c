@@ -365,7 +365,8 @@ test_bad_files(void **state)
         /* YAML syntax */
         {"listen: \"127.0.0.1:1\n",
          NAME ":2:1: YAML syntax error: found unexpected end of stream (a "
-              "quote or bracket is not closed)"},
+              "quote or bracket is not closed; while scanning a quoted "
+              "scalar at 1:9)"},
         {"listen: a:1\ndata_dir\nstore: sqlite\n",
          NAME ":2:1: YAML syntax error: could not find expected ':' (each "
               "line needs \"key: value\")"},
