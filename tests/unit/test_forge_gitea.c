@@ -22,31 +22,7 @@
     "6f250ac7a090096574758e31bd31770eab63dfd0459404f0c18431f1c6b9024a"
 #define DELIVERY "f6266f16-1bf3-46a5-9ea4-602e06ead473"
 
-#include "headers.h"
-
-static unsigned char *
-load_shared(const char *rel, size_t *len)
-{
-    const char *dir = getenv("PAVED_SHARED_DIR");
-    char path[4096];
-    unsigned char *buf;
-    long size;
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir != NULL ? dir : "../shared", rel);
-    if ((fp = fopen(path, "rb")) == NULL)
-        fail_msg("cannot open %s (set PAVED_SHARED_DIR)", path);
-    fseek(fp, 0, SEEK_END);
-    size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
-    fclose(fp);
-    buf[size] = '\0';
-    *len = (size_t)size;
-    return buf;
-}
+#include "forge_test.h"
 
 static void
 sign_hex(char *out, const char *secret, const void *body, size_t len)
@@ -103,7 +79,7 @@ setup_file(struct fixture *f, const char *event, const char *file)
     size_t len;
 
     snprintf(rel, sizeof(rel), "corpus/gitea/%s", file);
-    body = load_shared(rel, &len);
+    body = forge_test_load("PAVED_SHARED_DIR", "../shared", rel, &len);
     setup_body(f, event, body, len);
 }
 
@@ -222,7 +198,8 @@ test_pull_request_synchronized(void **state)
     struct paved_event ev;
     size_t len;
     unsigned char *json =
-        load_shared("corpus/gitea/pull-request-event.json", &len);
+        forge_test_load("PAVED_SHARED_DIR", "../shared",
+                        "corpus/gitea/pull-request-event.json", &len);
     char *at = strstr((char *)json, from);
 
     (void)state;
@@ -341,7 +318,8 @@ test_form_signs_decoded_payload(void **state)
     char formsig[65];
 
     (void)state;
-    json = load_shared("corpus/gitea/create-event.json", &jlen);
+    json = forge_test_load("PAVED_SHARED_DIR", "../shared",
+                           "corpus/gitea/create-event.json", &jlen);
     form = form_encode(json, jlen, &flen);
     setup_body(&f, "create", form, flen);
     hdr_set(&f.h, "Content-Type", "application/x-www-form-urlencoded");

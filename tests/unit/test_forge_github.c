@@ -20,31 +20,7 @@
 #define SECRET "It's a Secret to Everybody"
 #define DELIVERY "72d3162e-cc78-11e3-81ab-4c9367dc0958"
 
-#include "headers.h"
-
-static unsigned char *
-load(const char *rel, size_t *len)
-{
-    const char *dir = getenv("PAVED_SOURCE_DIR");
-    char path[4096];
-    unsigned char *buf;
-    long size;
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir != NULL ? dir : ".", rel);
-    if ((fp = fopen(path, "rb")) == NULL)
-        fail_msg("cannot open %s (set PAVED_SOURCE_DIR)", path);
-    fseek(fp, 0, SEEK_END);
-    size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
-    fclose(fp);
-    buf[size] = '\0';
-    *len = (size_t)size;
-    return buf;
-}
+#include "forge_test.h"
 
 /* "sha256=<hex>" or "sha1=<hex>" of body under secret */
 static void
@@ -105,7 +81,7 @@ setup_fixture(struct fixture *f, const char *event, const char *file)
     char rel[256];
 
     snprintf(rel, sizeof(rel), "tests/fixtures/github/%s", file);
-    body = load(rel, &len);
+    body = forge_test_load("PAVED_SOURCE_DIR", ".", rel, &len);
     setup_delivery(f, event, body, len);
 }
 
@@ -653,7 +629,8 @@ test_form_encoded(void **state)
     size_t jlen, flen;
 
     (void)state;
-    json = load("tests/fixtures/github/push.json", &jlen);
+    json = forge_test_load("PAVED_SOURCE_DIR", ".",
+                           "tests/fixtures/github/push.json", &jlen);
     form = form_encode(json, jlen, &flen);
     setup_delivery(&f, "push", form, flen);
     hdr_set(&f.h, "Content-Type", "application/x-www-form-urlencoded");
@@ -744,7 +721,8 @@ test_bad_json(void **state)
 
     (void)state;
     /* truncated real payload */
-    body = load("tests/fixtures/github/push.json", &len);
+    body = forge_test_load("PAVED_SOURCE_DIR", ".",
+                           "tests/fixtures/github/push.json", &len);
     setup_delivery(&f, "push", body, len / 2);
     assert_int_equal(run(&f), PAVED_EINVAL);
     assert_msg_contains("not valid JSON");

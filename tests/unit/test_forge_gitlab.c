@@ -26,31 +26,7 @@
 #define SW_BODY "{\"test\": 2432232314}"
 #define SW_SIG "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
-#include "headers.h"
-
-static unsigned char *
-load_shared(const char *rel, size_t *len)
-{
-    const char *dir = getenv("PAVED_SHARED_DIR");
-    char path[4096];
-    unsigned char *buf;
-    long size;
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir != NULL ? dir : "../shared", rel);
-    if ((fp = fopen(path, "rb")) == NULL)
-        fail_msg("cannot open %s (set PAVED_SHARED_DIR)", path);
-    fseek(fp, 0, SEEK_END);
-    size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
-    fclose(fp);
-    buf[size] = '\0';
-    *len = (size_t)size;
-    return buf;
-}
+#include "forge_test.h"
 
 struct fixture {
     struct hdrs h;
@@ -95,7 +71,7 @@ setup_file(struct fixture *f, const char *event, const char *file)
     size_t len;
 
     snprintf(rel, sizeof(rel), "corpus/gitlab/%s", file);
-    body = load_shared(rel, &len);
+    body = forge_test_load("PAVED_SHARED_DIR", "../shared", rel, &len);
     setup_body(f, event, body, len);
 }
 

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "headers.h"
+#include "forge_test.h"
 #include "paved/crypto.h"
 #include "paved/error.h"
 #include "paved/forge.h"
