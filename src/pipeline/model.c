@@ -1269,24 +1269,13 @@ int
 paved_pipeline_load(paved_pipeline **out, struct paved_pipeline_diags *diags,
                     const char *path)
 {
-    struct paved_pipeline_diags local = PAVED_PIPELINE_DIAGS_INIT;
-    struct pl_ctx cx;
     size_t len;
-    char *data = NULL;
+    char *data;
     int error;
 
     *out = NULL;
-    memset(&cx, 0, sizeof(cx));
-    cx.c_diags = &local;
-    cx.c_file = path;
-    if ((error = pl_read_file(&data, &len, &cx, path)) < 0) {
-        if (error != PAVED_ENOMEM && local.dl_n > 0)
-            pl_diags_fail(&local, 0);
-        else
-            paved_error_set(PAVED_ENOMEM, "out of memory");
-        pl_diags_move(diags, &local);
+    if ((error = pl_read_file(&data, &len, diags, path)) < 0)
         return error;
-    }
     error = paved_pipeline_parse(out, diags, path, data, len);
     free(data);
     return error;

@@ -77,8 +77,11 @@ int pl_diags_fail(const struct paved_pipeline_diags *dl, size_t from);
 int pl_yaml_load(struct ynode **out, struct pl_ctx *cx, const void *data,
                  size_t len);
 void pl_ynode_free(struct ynode *n);
-/* Reads a whole file (at most PL_MAX_FILE); a diagnostic on failure. */
-int pl_read_file(char **out, size_t *len, struct pl_ctx *cx, const char *path);
+/* Reads a whole file (at most PL_MAX_FILE) for a loader: on failure its
+ * diagnostic is added to diags and the error returned with its message
+ * set. *out: free(). */
+int pl_read_file(char **out, size_t *len, struct paved_pipeline_diags *diags,
+                 const char *path);
 
 /* ---- globs (glob.c) ---------------------------------------------------- */
 struct pl_globs {

@@ -238,8 +238,8 @@ out:
     return cx->c_fatal;
 }
 
-int
-pl_read_file(char **out, size_t *len, struct pl_ctx *cx, const char *path)
+static int
+yaml_read_file(char **out, size_t *len, struct pl_ctx *cx, const char *path)
 {
     struct paved_buf b = PAVED_BUF_INIT(PL_MAX_FILE);
     char chunk[8192];
@@ -280,5 +280,26 @@ out:
     if (fp != NULL)
         fclose(fp);
     paved_buf_dispose(&b);
+    return error;
+}
+
+int
+pl_read_file(char **out, size_t *len, struct paved_pipeline_diags *diags,
+             const char *path)
+{
+    struct paved_pipeline_diags local = PAVED_PIPELINE_DIAGS_INIT;
+    struct pl_ctx cx;
+    int error;
+
+    memset(&cx, 0, sizeof(cx));
+    cx.c_diags = &local;
+    cx.c_file = path;
+    if ((error = yaml_read_file(out, len, &cx, path)) < 0) {
+        if (error != PAVED_ENOMEM && local.dl_n > 0)
+            pl_diags_fail(&local, 0);
+        else
+            paved_error_set(PAVED_ENOMEM, "out of memory");
+        pl_diags_move(diags, &local);
+    }
     return error;
 }
