@@ -208,3 +208,15 @@ pl_diags_fail(const struct paved_pipeline_diags *dl, size_t from)
     return paved_error_set(PAVED_EINVAL, "%s:%u:%u: %s", d->dg_file, d->dg_line,
                            d->dg_column, d->dg_message);
 }
+
+int
+pl_ctx_result(struct pl_ctx *cx)
+{
+    if (cx->c_fatal < 0)
+        return paved_error_set(cx->c_fatal, "out of memory");
+    if (cx->c_diags->dl_n > 0) {
+        pl_diags_sort(cx->c_diags, 0);
+        return pl_diags_fail(cx->c_diags, 0);
+    }
+    return 0;
+}

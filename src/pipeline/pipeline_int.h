@@ -73,6 +73,9 @@ int pl_diags_move(struct paved_pipeline_diags *dst,
                   struct paved_pipeline_diags *src);
 /* The error for the caller: first diagnostic and how many more. */
 int pl_diags_fail(const struct paved_pipeline_diags *dl, size_t from);
+/* How a parse went: PAVED_ENOMEM if anything could not be allocated, else
+ * the first of cx's diagnostics (sorted by position), else 0. */
+int pl_ctx_result(struct pl_ctx *cx);
 
 int pl_yaml_load(struct ynode **out, struct pl_ctx *cx, const void *data,
                  size_t len);

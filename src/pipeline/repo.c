@@ -107,15 +107,8 @@ paved_pipeline_repo_parse(paved_pipeline_repo **out,
         goto out;
     if (rf->rf_root != NULL)
         repo_check(&cx, rf);
-    if ((error = cx.c_fatal) < 0) {
-        paved_error_set(error, "out of memory");
+    if ((error = pl_ctx_result(&cx)) < 0)
         goto out;
-    }
-    if (local.dl_n > 0) {
-        pl_diags_sort(&local, 0);
-        error = pl_diags_fail(&local, 0);
-        goto out;
-    }
     *out = rf;
     rf = NULL;
 out:
@@ -233,15 +226,8 @@ paved_pipeline_merge(paved_pipeline **out, struct paved_pipeline_diags *diags,
         }
     }
 check:
-    if ((error = cx.c_fatal) < 0) {
-        paved_error_set(error, "out of memory");
+    if ((error = pl_ctx_result(&cx)) < 0)
         goto out;
-    }
-    if (local.dl_n > 0) {
-        pl_diags_sort(&local, 0);
-        error = pl_diags_fail(&local, 0);
-        goto out;
-    }
     *out = pl;
     pl = NULL;
 out:
