@@ -20,6 +20,7 @@ struct paved_delivery {
     char *dl_event;            /* the forge's event name */
     char *dl_kind;             /* normalized kind: "push", "tag", ... */
     char *dl_status;           /* "queued" or "ignored" */
+    int dl_planned;            /* 1 once the scheduler planned it */
     int64_t dl_received_ms;    /* unix milliseconds */
     char *dl_event_json;       /* normalized event (paved_event_to_json) */
     unsigned char *dl_payload; /* the JSON payload as received */
@@ -80,5 +81,127 @@ int paved_store_delivery_get(struct paved_delivery **out, paved_store *st,
                              const char *id, int with_payload);
 /* Count of stored deliveries (all, for /metrics and tests). */
 int paved_store_delivery_count(int64_t *out, paved_store *st);
+
+/* ---- runs and steps ----------------------------------------------------
+ * A run is one pipeline executed for one delivery; its steps are rows of
+ * their own. The scheduler owns the state machine and keeps the live
+ * state in memory; the store is its durable journal. Writes go through
+ * the writer thread like deliveries do (group commit, the loop never
+ * waits); reads use the reader connection. */
+enum paved_run_state {
+    PAVED_RUN_QUEUED = 0,
+    PAVED_RUN_RUNNING,
+    PAVED_RUN_SUCCESS,
+    PAVED_RUN_FAILURE,
+    PAVED_RUN_CANCELLED,
+    PAVED_RUN_ERROR,
+    PAVED_RUN_SKIPPED, /* steps only */
+    PAVED_RUN__COUNT
+};
+
+const char *paved_run_state_name(enum paved_run_state s);
+int paved_run_state_from_name(enum paved_run_state *out, const char *name);
+/* success, failure, cancelled, error, skipped */
+int paved_run_state_final(enum paved_run_state s);
+
+/* Strings malloc'd and owned by the struct (NULL when absent). */
+struct paved_step_rec {
+    int64_t sr_run;
+    unsigned sr_index; /* position in the run, from 0 */
+    char *sr_name;
+    enum paved_run_state sr_state;
+    int sr_exit;          /* last exit status; -1 none or signalled */
+    unsigned sr_attempts; /* how many times it was started */
+    int64_t sr_started_ms, sr_finished_ms; /* 0 = not yet */
+    char *sr_reason;                       /* why it ended this way */
+    char *sr_needs;                        /* JSON array of names */
+    int sr_pid; /* process group of the running attempt, 0 none */
+};
+
+struct paved_run {
+    int64_t ru_id;           /* assigned by the store */
+    int64_t ru_delivery_seq; /* the delivery it was planned from */
+    char *ru_delivery_id;    /* the forge's id (reads only) */
+    char *ru_pipeline;
+    char *ru_repo;
+    char *ru_ref;
+    char *ru_sha;
+    char *ru_kind; /* "push", "tag", "pull_request" */
+    char *ru_env;  /* "staging", "production" or NULL */
+    char *ru_group;
+    enum paved_run_state ru_state;
+    char *ru_reason;
+    unsigned ru_attempt;   /* 1, or 2 when requeued after a crash */
+    int64_t ru_dup_of;     /* plan: set when an existing run covers it */
+    int64_t ru_requeue_of; /* the interrupted run this one replaces */
+    int64_t ru_created_ms, ru_started_ms, ru_finished_ms;
+    char *ru_event_json;             /* the normalized event */
+    struct paved_step_rec *ru_steps; /* run_get only */
+    size_t ru_nsteps;
+};
+
+void paved_run_free(struct paved_run *r); /* NULL is a no-op */
+void paved_run_list_free(struct paved_run **list, size_t n);
+void paved_step_rec_dispose(struct paved_step_rec *s);
+/* Deep copies (with_steps: the steps too); *out / *dst owned by the
+ * caller. */
+int paved_run_copy(struct paved_run **out, const struct paved_run *r,
+                   int with_steps);
+int paved_step_rec_copy(struct paved_step_rec *dst,
+                        const struct paved_step_rec *src);
+
+/* A plan: the runs one delivery produced, written in one transaction
+ * together with the delivery's "planned" mark, so that a delivery is
+ * planned exactly once however often paved crashes around it.
+ *
+ * pp_delivery_seq > 0 and !pp_force: PAVED_EEXISTS when the delivery is
+ * planned already (nothing is written). Unless pp_force, a run whose
+ * repo, sha and pipeline match an existing run with the same
+ * environment (or any environment, for a run without one: a push run
+ * does everything a pull request run does) is not inserted: ru_dup_of
+ * names the existing run and ru_id stays 0. pp_updates are saved in the
+ * same transaction (an interrupted run marked error with the run that
+ * replaces it). Ownership of the whole struct moves to the store; the
+ * callback gets it back and must free it with paved_store_plan_free(). */
+struct paved_store_plan {
+    int64_t pp_delivery_seq;
+    int pp_force;
+    struct paved_run **pp_runs;
+    size_t pp_nruns;
+    struct paved_run **pp_updates;
+    size_t pp_nupdates;
+    int pp_result; /* set before the callback: 0, PAVED_EEXISTS, < 0 */
+    char pp_msg[256];
+};
+typedef void (*paved_store_plan_cb)(struct paved_store_plan *plan, void *arg);
+void paved_store_plan_free(struct paved_store_plan *plan);
+int paved_store_plan(paved_store *st, struct paved_store_plan *plan,
+                     paved_store_plan_cb cb, void *arg);
+/* Save a run's state, reason, attempt and times, or one step (inserted or
+ * replaced). The record is copied; no callback: the writer applies them in
+ * submission order, and the scheduler's memory is the live truth. */
+int paved_store_run_save(paved_store *st, const struct paved_run *r);
+int paved_store_step_save(paved_store *st, const struct paved_step_rec *s);
+
+/* Deliveries stored with status "queued" and not yet planned, oldest
+ * first, seq > after_seq. */
+int paved_store_delivery_unplanned(struct paved_delivery ***out, size_t *n,
+                                   paved_store *st, size_t limit,
+                                   int64_t after_seq);
+
+struct paved_run_filter {
+    const char *rf_repo;     /* NULL: any */
+    const char *rf_sha;      /* NULL: any; a prefix of 7+ characters */
+    int rf_state;            /* enum paved_run_state, or -1 for any */
+    int rf_active;           /* only queued and running */
+    int64_t rf_delivery_seq; /* 0: any */
+    int64_t rf_before_id;    /* 0: from the newest */
+    size_t rf_limit;         /* 0: 50 */
+    int rf_oldest_first;
+};
+int paved_store_run_list(struct paved_run ***out, size_t *n, paved_store *st,
+                         const struct paved_run_filter *f);
+/* With its steps; PAVED_ENOTFOUND. */
+int paved_store_run_get(struct paved_run **out, paved_store *st, int64_t id);
 
 #endif

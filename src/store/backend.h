@@ -24,6 +24,15 @@ struct store_backend {
     int (*sb_delivery_get)(struct paved_delivery **out, void *conn,
                            const char *id, int with_payload);
     int (*sb_delivery_count)(int64_t *out, void *conn);
+    /* Inside a transaction begun by sb_begin (writer only). */
+    int (*sb_plan)(void *conn, struct paved_store_plan *plan);
+    int (*sb_run_save)(void *conn, const struct paved_run *r);
+    int (*sb_step_save)(void *conn, const struct paved_step_rec *s);
+    int (*sb_delivery_unplanned)(struct paved_delivery ***out, size_t *n,
+                                 void *conn, size_t limit, int64_t after_seq);
+    int (*sb_run_list)(struct paved_run ***out, size_t *n, void *conn,
+                       const struct paved_run_filter *f);
+    int (*sb_run_get)(struct paved_run **out, void *conn, int64_t id);
 };
 
 extern const struct store_backend store_backend_sqlite;

@@ -12,17 +12,9 @@
 
 #include "paved/error.h"
 #include "store/backend.h"
+#include "store/sqlite_int.h"
 
-#define SQLITE_SCHEMA_VERSION 1
-
-struct sqlite_conn {
-    sqlite3 *sc_db;
-    sqlite3_stmt *sc_insert;
-    sqlite3_stmt *sc_find;
-    sqlite3_stmt *sc_begin;
-    sqlite3_stmt *sc_commit;
-    sqlite3_stmt *sc_rollback;
-};
+#define SQLITE_SCHEMA_VERSION 2
 
 /* Each step of the schema's history, applied in order inside one
  * transaction; user_version records how far a database has come. */
@@ -39,10 +31,49 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "  payload BLOB NOT NULL,"
     "  UNIQUE (forge, delivery_id));"
     "CREATE TABLE probe (x BLOB);",
+    /* 2: runs and steps; a delivery remembers that it was planned */
+    "ALTER TABLE deliveries ADD COLUMN planned INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX deliveries_unplanned ON deliveries (seq)"
+    "  WHERE planned = 0;"
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  delivery_seq INTEGER NOT NULL,"
+    "  pipeline TEXT NOT NULL,"
+    "  repo TEXT NOT NULL,"
+    "  ref TEXT,"
+    "  sha TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  env TEXT,"
+    "  grp TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  reason TEXT,"
+    "  attempt INTEGER NOT NULL,"
+    "  requeue_of INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL,"
+    "  started_ms INTEGER NOT NULL DEFAULT 0,"
+    "  finished_ms INTEGER NOT NULL DEFAULT 0,"
+    "  event_json TEXT NOT NULL);"
+    "CREATE INDEX runs_key ON runs (repo, sha, pipeline);"
+    "CREATE INDEX runs_delivery ON runs (delivery_seq);"
+    "CREATE INDEX runs_active ON runs (id)"
+    "  WHERE state IN ('queued', 'running');"
+    "CREATE TABLE steps ("
+    "  run_id INTEGER NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  exit_code INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL,"
+    "  started_ms INTEGER NOT NULL,"
+    "  finished_ms INTEGER NOT NULL,"
+    "  reason TEXT,"
+    "  needs TEXT,"
+    "  pid INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (run_id, idx)) WITHOUT ROWID;",
 };
 
-static int
-sqlite_fail(sqlite3 *db, const char *what)
+int
+sq_fail(sqlite3 *db, const char *what)
 {
     int rc = db != NULL ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
     int code = PAVED_ERROR;
@@ -59,7 +90,7 @@ static int
 sqlite_exec(sqlite3 *db, const char *sql, const char *what)
 {
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return sqlite_fail(db, what);
+        return sq_fail(db, what);
     return 0;
 }
 
@@ -74,7 +105,7 @@ sqlite_migrate(sqlite3 *db)
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
             SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
-        error = sqlite_fail(db, "read schema version");
+        error = sq_fail(db, "read schema version");
         goto out;
     }
     version = sqlite3_column_int(st, 0);
@@ -110,7 +141,7 @@ sqlite_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 {
     if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
         SQLITE_OK)
-        return sqlite_fail(db, "prepare");
+        return sq_fail(db, "prepare");
     return 0;
 }
 
@@ -126,6 +157,10 @@ sqlite_close(void *arg)
     sqlite3_finalize(sc->sc_begin);
     sqlite3_finalize(sc->sc_commit);
     sqlite3_finalize(sc->sc_rollback);
+    sqlite3_finalize(sc->sc_run_insert);
+    sqlite3_finalize(sc->sc_run_save);
+    sqlite3_finalize(sc->sc_step_save);
+    sqlite3_finalize(sc->sc_run_dup);
     sqlite3_close(sc->sc_db);
     free(sc);
 }
@@ -184,7 +219,27 @@ sqlite_open(void **out, const struct paved_store_opts *opts, int writer)
                                     "BEGIN IMMEDIATE")) < 0 ||
             (error = sqlite_prepare(sc->sc_db, &sc->sc_commit, "COMMIT")) < 0 ||
             (error = sqlite_prepare(sc->sc_db, &sc->sc_rollback, "ROLLBACK")) <
-                0)
+                0 ||
+            (error = sqlite_prepare(
+                 sc->sc_db, &sc->sc_run_insert,
+                 "INSERT INTO runs (delivery_seq, pipeline, repo, ref, sha,"
+                 " kind, env, grp, state, reason, attempt, requeue_of,"
+                 " created_ms, started_ms, finished_ms, event_json)"
+                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) < 0 ||
+            (error = sqlite_prepare(
+                 sc->sc_db, &sc->sc_run_save,
+                 "UPDATE runs SET state = ?, reason = ?, attempt = ?,"
+                 " started_ms = ?, finished_ms = ? WHERE id = ?")) < 0 ||
+            (error = sqlite_prepare(
+                 sc->sc_db, &sc->sc_step_save,
+                 "INSERT OR REPLACE INTO steps (run_id, idx, name, state,"
+                 " exit_code, attempts, started_ms, finished_ms, reason,"
+                 " needs, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?)")) < 0 ||
+            (error = sqlite_prepare(
+                 sc->sc_db, &sc->sc_run_dup,
+                 "SELECT id FROM runs WHERE repo = ? AND sha = ? AND"
+                 " pipeline = ? AND (env IS ? OR ? IS NULL)"
+                 " ORDER BY id LIMIT 1")) < 0)
             goto out;
     }
     if ((error = sqlite_prepare(sc->sc_db, &sc->sc_find,
@@ -198,14 +253,14 @@ out:
     return error;
 }
 
-static int
-sqlite_step_done(sqlite3_stmt *st, sqlite3 *db, const char *what)
+int
+sq_step_done(sqlite3_stmt *st, sqlite3 *db, const char *what)
 {
     int rc = sqlite3_step(st);
 
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
-        return sqlite_fail(db, what);
+        return sq_fail(db, what);
     return 0;
 }
 
@@ -213,14 +268,14 @@ static int
 sqlite_begin(void *arg)
 {
     struct sqlite_conn *sc = arg;
-    return sqlite_step_done(sc->sc_begin, sc->sc_db, "begin");
+    return sq_step_done(sc->sc_begin, sc->sc_db, "begin");
 }
 
 static int
 sqlite_commit(void *arg)
 {
     struct sqlite_conn *sc = arg;
-    return sqlite_step_done(sc->sc_commit, sc->sc_db, "commit");
+    return sq_step_done(sc->sc_commit, sc->sc_db, "commit");
 }
 
 static void
@@ -230,7 +285,7 @@ sqlite_rollback(void *arg)
 
     /* after some errors SQLite has already rolled back: that is fine */
     if (!sqlite3_get_autocommit(sc->sc_db))
-        (void)sqlite_step_done(sc->sc_rollback, sc->sc_db, "rollback");
+        (void)sq_step_done(sc->sc_rollback, sc->sc_db, "rollback");
 }
 
 /* 16 KiB, about two large pushes: a full database or disk fails here the
@@ -268,7 +323,7 @@ sqlite_find(int64_t *seq, struct sqlite_conn *sc, const char *forge,
         *seq = sqlite3_column_int64(st, 0);
         error = 0;
     } else if (rc != SQLITE_DONE) {
-        error = sqlite_fail(sc->sc_db, "find delivery");
+        error = sq_fail(sc->sc_db, "find delivery");
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -292,7 +347,7 @@ sqlite_insert_delivery(void *arg, struct paved_delivery *d)
     sqlite3_bind_blob64(
         st, 8, d->dl_payload ? (const void *)d->dl_payload : (const void *)"",
         d->dl_payload_len, SQLITE_STATIC);
-    error = sqlite_step_done(st, sc->sc_db, "insert delivery");
+    error = sq_step_done(st, sc->sc_db, "insert delivery");
     sqlite3_clear_bindings(st);
     if (error < 0)
         return error;
@@ -306,31 +361,32 @@ sqlite_insert_delivery(void *arg, struct paved_delivery *d)
     return 0;
 }
 
-static char *
-sqlite_text(sqlite3_stmt *st, int col)
+char *
+sq_text(sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     return strdup(t != NULL ? (const char *)t : "");
 }
 
-static int
-sqlite_row(struct paved_delivery **out, sqlite3_stmt *st, int with_payload)
+int
+sq_delivery_row(struct paved_delivery **out, sqlite3_stmt *st, int with_payload)
 {
     struct paved_delivery *d;
 
     if ((d = calloc(1, sizeof(*d))) == NULL)
         return paved_error_set(PAVED_ENOMEM, "out of memory");
     d->dl_seq = sqlite3_column_int64(st, 0);
-    d->dl_forge = sqlite_text(st, 1);
-    d->dl_id = sqlite_text(st, 2);
-    d->dl_event = sqlite_text(st, 3);
-    d->dl_kind = sqlite_text(st, 4);
-    d->dl_status = sqlite_text(st, 5);
+    d->dl_forge = sq_text(st, 1);
+    d->dl_id = sq_text(st, 2);
+    d->dl_event = sq_text(st, 3);
+    d->dl_kind = sq_text(st, 4);
+    d->dl_status = sq_text(st, 5);
     d->dl_received_ms = sqlite3_column_int64(st, 6);
-    d->dl_event_json = sqlite_text(st, 7);
+    d->dl_event_json = sq_text(st, 7);
+    d->dl_planned = sqlite3_column_int(st, 8);
     if (with_payload) {
-        const void *p = sqlite3_column_blob(st, 8);
-        int n = sqlite3_column_bytes(st, 8);
+        const void *p = sqlite3_column_blob(st, 9);
+        int n = sqlite3_column_bytes(st, 9);
         if ((d->dl_payload = malloc((size_t)n + 1)) != NULL) {
             if (n > 0)
                 memcpy(d->dl_payload, p, (size_t)n);
@@ -347,9 +403,6 @@ sqlite_row(struct paved_delivery **out, sqlite3_stmt *st, int with_payload)
     *out = d;
     return 0;
 }
-
-#define SQLITE_COLUMNS                                                         \
-    "seq, forge, delivery_id, event, kind, status, received_ms, event_json, "
 
 static int
 sqlite_delivery_list(struct paved_delivery ***out, size_t *n, void *arg,
@@ -374,7 +427,7 @@ sqlite_delivery_list(struct paved_delivery ***out, size_t *n, void *arg,
                                  "deliveries WHERE seq < ? ORDER BY seq DESC "
                                  "LIMIT ?",
                            -1, &st, NULL) != SQLITE_OK)
-        return sqlite_fail(sc->sc_db, "list deliveries");
+        return sq_fail(sc->sc_db, "list deliveries");
     sqlite3_bind_int64(st, 1, before_seq > 0 ? before_seq : INT64_MAX);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
     if ((list = calloc(limit, sizeof(*list))) == NULL) {
@@ -382,12 +435,12 @@ sqlite_delivery_list(struct paved_delivery ***out, size_t *n, void *arg,
         goto out;
     }
     while (count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((error = sqlite_row(&list[count], st, with_payload)) < 0)
+        if ((error = sq_delivery_row(&list[count], st, with_payload)) < 0)
             goto out;
         count++;
     }
     if (count < limit && rc != SQLITE_DONE) {
-        error = sqlite_fail(sc->sc_db, "list deliveries");
+        error = sq_fail(sc->sc_db, "list deliveries");
         goto out;
     }
     *out = list;
@@ -417,7 +470,7 @@ sqlite_delivery_get(struct paved_delivery **out, void *arg, const char *id,
                    : "SELECT " SQLITE_COLUMNS "payload FROM deliveries "
                      "WHERE delivery_id = ? ORDER BY seq LIMIT 1",
             -1, &st, NULL) != SQLITE_OK)
-        return sqlite_fail(sc->sc_db, "get delivery");
+        return sq_fail(sc->sc_db, "get delivery");
     if (by_seq) {
         char *end;
         long long seq = strtoll(id + 1, &end, 10);
@@ -432,11 +485,11 @@ sqlite_delivery_get(struct paved_delivery **out, void *arg, const char *id,
     }
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        error = sqlite_row(out, st, with_payload);
+        error = sq_delivery_row(out, st, with_payload);
     else if (rc == SQLITE_DONE)
         error = paved_error_set(PAVED_ENOTFOUND, "no delivery \"%s\"", id);
     else
-        error = sqlite_fail(sc->sc_db, "get delivery");
+        error = sq_fail(sc->sc_db, "get delivery");
 out:
     sqlite3_finalize(st);
     return error;
@@ -456,11 +509,11 @@ sqlite_delivery_count(int64_t *out, void *arg)
     if (sqlite3_prepare_v2(sc->sc_db,
                            "SELECT coalesce(max(seq), 0) FROM deliveries", -1,
                            &st, NULL) != SQLITE_OK)
-        return sqlite_fail(sc->sc_db, "count deliveries");
+        return sq_fail(sc->sc_db, "count deliveries");
     if (sqlite3_step(st) == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
     else
-        error = sqlite_fail(sc->sc_db, "count deliveries");
+        error = sq_fail(sc->sc_db, "count deliveries");
     sqlite3_finalize(st);
     return error;
 }
@@ -477,4 +530,10 @@ const struct store_backend store_backend_sqlite = {
     .sb_delivery_list = sqlite_delivery_list,
     .sb_delivery_get = sqlite_delivery_get,
     .sb_delivery_count = sqlite_delivery_count,
+    .sb_plan = sqlite_plan,
+    .sb_run_save = sqlite_run_save,
+    .sb_step_save = sqlite_step_save,
+    .sb_delivery_unplanned = sqlite_delivery_unplanned,
+    .sb_run_list = sqlite_run_list,
+    .sb_run_get = sqlite_run_get,
 };

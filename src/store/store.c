@@ -19,12 +19,22 @@
 #include "paved/store.h"
 #include "store/backend.h"
 
-enum store_job_kind { STORE_JOB_DELIVERY, STORE_JOB_PROBE };
+enum store_job_kind {
+    STORE_JOB_DELIVERY,
+    STORE_JOB_PROBE,
+    STORE_JOB_PLAN,
+    STORE_JOB_RUN,
+    STORE_JOB_STEP
+};
 
 struct store_job {
     struct store_job *j_next;
     enum store_job_kind j_kind;
     struct paved_delivery *j_delivery;
+    struct paved_store_plan *j_plan;
+    struct paved_run *j_run;
+    struct paved_step_rec *j_step;
+    paved_store_plan_cb j_plan_cb;
     paved_store_cb j_cb;
     void *j_arg;
     struct paved_store_done j_done;
@@ -73,6 +83,10 @@ job_free(struct store_job *j)
     if (j == NULL)
         return;
     paved_delivery_free(j->j_delivery);
+    paved_store_plan_free(j->j_plan);
+    paved_run_free(j->j_run);
+    paved_step_rec_dispose(j->j_step);
+    free(j->j_step);
     free(j);
 }
 
@@ -147,6 +161,14 @@ store_fail_batch(struct store_job *batch, int error, double secs, size_t n)
     struct store_job *j;
 
     for (j = batch; j != NULL; j = j->j_next) {
+        if (j->j_plan != NULL) {
+            /* the inserts were rolled back: no run has an id */
+            size_t i;
+            for (i = 0; i < j->j_plan->pp_nruns; i++)
+                j->j_plan->pp_runs[i]->ru_id = 0;
+            j->j_plan->pp_result = PAVED_EUNAVAILABLE;
+            snprintf(j->j_plan->pp_msg, sizeof(j->j_plan->pp_msg), "%s", msg);
+        }
         j->j_done.sd_result =
             error == PAVED_EUNAVAILABLE ? error : PAVED_EUNAVAILABLE;
         j->j_done.sd_seq = 0;
@@ -168,21 +190,39 @@ store_run_batch(struct paved_store *st, struct store_job *batch, size_t n)
     int error = 0, any = 0;
 
     for (j = batch; j != NULL; j = j->j_next)
-        any |= j->j_kind == STORE_JOB_DELIVERY;
+        any |= j->j_kind != STORE_JOB_PROBE;
     if (any && (error = st->st_be->sb_begin(st->st_writer)) < 0)
         goto fail;
     for (j = batch; any && j != NULL; j = j->j_next) {
-        if (j->j_kind != STORE_JOB_DELIVERY)
-            continue;
         j->j_done.sd_result = 0;
-        error = st->st_be->sb_insert_delivery(st->st_writer, j->j_delivery);
-        if (error == PAVED_EEXISTS) {
-            j->j_done.sd_result = PAVED_EEXISTS;
-        } else if (error < 0) {
+        switch (j->j_kind) {
+        case STORE_JOB_PROBE:
+            continue;
+        case STORE_JOB_DELIVERY:
+            error = st->st_be->sb_insert_delivery(st->st_writer, j->j_delivery);
+            j->j_done.sd_seq = j->j_delivery->dl_seq;
+            if (error == PAVED_EEXISTS) {
+                j->j_done.sd_result = PAVED_EEXISTS;
+                error = 0;
+            }
+            break;
+        case STORE_JOB_PLAN:
+            error = st->st_be->sb_plan(st->st_writer, j->j_plan);
+            j->j_plan->pp_result = error == PAVED_EEXISTS ? error : 0;
+            if (error == PAVED_EEXISTS)
+                error = 0;
+            break;
+        case STORE_JOB_RUN:
+            error = st->st_be->sb_run_save(st->st_writer, j->j_run);
+            break;
+        case STORE_JOB_STEP:
+            error = st->st_be->sb_step_save(st->st_writer, j->j_step);
+            break;
+        }
+        if (error < 0) {
             st->st_be->sb_rollback(st->st_writer);
             goto fail;
         }
-        j->j_done.sd_seq = j->j_delivery->dl_seq;
     }
     if (any && (error = st->st_be->sb_commit(st->st_writer)) < 0) {
         st->st_be->sb_rollback(st->st_writer);
@@ -381,6 +421,52 @@ paved_store_probe(paved_store *st, paved_store_cb cb, void *arg)
 }
 
 int
+paved_store_plan(paved_store *st, struct paved_store_plan *plan,
+                 paved_store_plan_cb cb, void *arg)
+{
+    struct store_job *j;
+
+    if ((j = store_job_new(STORE_JOB_PLAN, NULL, arg)) == NULL) {
+        paved_store_plan_free(plan);
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    }
+    j->j_plan = plan;
+    j->j_plan_cb = cb;
+    return store_enqueue(st, j);
+}
+
+int
+paved_store_run_save(paved_store *st, const struct paved_run *r)
+{
+    struct store_job *j;
+    int error;
+
+    if ((j = store_job_new(STORE_JOB_RUN, NULL, NULL)) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    if ((error = paved_run_copy(&j->j_run, r, 0)) < 0) {
+        job_free(j);
+        return error;
+    }
+    return store_enqueue(st, j);
+}
+
+int
+paved_store_step_save(paved_store *st, const struct paved_step_rec *s)
+{
+    struct store_job *j;
+    int error;
+
+    if ((j = store_job_new(STORE_JOB_STEP, NULL, NULL)) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    if ((j->j_step = calloc(1, sizeof(*j->j_step))) == NULL ||
+        (error = paved_step_rec_copy(j->j_step, s)) < 0) {
+        job_free(j);
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    }
+    return store_enqueue(st, j);
+}
+
+int
 paved_store_notify_fd(const paved_store *st)
 {
     return st->st_efd;
@@ -401,8 +487,13 @@ paved_store_complete(paved_store *st)
     for (; j != NULL; j = next) {
         next = j->j_next;
         j->j_done.sd_msg = j->j_msg[0] != '\0' ? j->j_msg : NULL;
-        if (j->j_cb != NULL)
+        if (j->j_plan_cb != NULL) {
+            struct paved_store_plan *plan = j->j_plan;
+            j->j_plan = NULL; /* the callback owns it now */
+            j->j_plan_cb(plan, j->j_arg);
+        } else if (j->j_cb != NULL) {
             j->j_cb(&j->j_done, j->j_arg);
+        }
         job_free(j);
     }
 }
@@ -438,4 +529,25 @@ int
 paved_store_delivery_count(int64_t *out, paved_store *st)
 {
     return st->st_be->sb_delivery_count(out, st->st_reader);
+}
+
+int
+paved_store_delivery_unplanned(struct paved_delivery ***out, size_t *n,
+                               paved_store *st, size_t limit, int64_t after_seq)
+{
+    return st->st_be->sb_delivery_unplanned(out, n, st->st_reader, limit,
+                                            after_seq);
+}
+
+int
+paved_store_run_list(struct paved_run ***out, size_t *n, paved_store *st,
+                     const struct paved_run_filter *f)
+{
+    return st->st_be->sb_run_list(out, n, st->st_reader, f);
+}
+
+int
+paved_store_run_get(struct paved_run **out, paved_store *st, int64_t id)
+{
+    return st->st_be->sb_run_get(out, st->st_reader, id);
 }

@@ -1,0 +1,47 @@
+#ifndef PAVED_STORE_SQLITE_INT_H
+#define PAVED_STORE_SQLITE_INT_H
+/* Shared between the SQLite backend's files (sqlite.c: connection,
+ * schema, deliveries; sqlite_runs.c: runs and steps). Never included
+ * outside src/store/. */
+#include <sqlite3.h>
+
+#include "store/backend.h"
+
+struct sqlite_conn {
+    sqlite3 *sc_db;
+    sqlite3_stmt *sc_insert;
+    sqlite3_stmt *sc_find;
+    sqlite3_stmt *sc_begin;
+    sqlite3_stmt *sc_commit;
+    sqlite3_stmt *sc_rollback;
+    sqlite3_stmt *sc_run_insert;
+    sqlite3_stmt *sc_run_save;
+    sqlite3_stmt *sc_step_save;
+    sqlite3_stmt *sc_run_dup;
+};
+
+/* Sets the error message from db's and returns PAVED_EUNAVAILABLE for
+ * full, I/O, busy and read-only errors (retryable), else PAVED_ERROR. */
+int sq_fail(sqlite3 *db, const char *what);
+/* Step a statement that returns no rows, then reset it. */
+int sq_step_done(sqlite3_stmt *st, sqlite3 *db, const char *what);
+/* strdup of a text column ("" for NULL); NULL only when out of memory. */
+char *sq_text(sqlite3_stmt *st, int col);
+int sq_delivery_row(struct paved_delivery **out, sqlite3_stmt *st,
+                    int with_payload);
+
+#define SQLITE_COLUMNS                                                         \
+    "seq, forge, delivery_id, event, kind, status, received_ms, event_json, "  \
+    "planned, "
+
+/* sqlite_runs.c */
+int sqlite_plan(void *conn, struct paved_store_plan *plan);
+int sqlite_run_save(void *conn, const struct paved_run *r);
+int sqlite_step_save(void *conn, const struct paved_step_rec *s);
+int sqlite_delivery_unplanned(struct paved_delivery ***out, size_t *n,
+                              void *conn, size_t limit, int64_t after_seq);
+int sqlite_run_list(struct paved_run ***out, size_t *n, void *conn,
+                    const struct paved_run_filter *f);
+int sqlite_run_get(struct paved_run **out, void *conn, int64_t id);
+
+#endif
