@@ -9,6 +9,7 @@
 #include "paved/config.h"
 #include "paved/log.h"
 #include "paved/metrics.h"
+#include "paved/sched.h"
 #include "paved/store.h"
 
 struct event_base;
@@ -21,6 +22,7 @@ struct paved_server_deps {
     paved_store *sd_store;
     paved_metrics *sd_metrics;
     paved_log *sd_log;
+    struct paved_sched *sd_sched; /* may be NULL: nothing is planned */
 };
 
 int paved_server_new(paved_server **out, const struct paved_server_deps *d);

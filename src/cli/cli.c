@@ -22,6 +22,13 @@ cli_usage(FILE *fp)
                 "deliveries\n"
                 "  lint [--json] [--pipelines DIR] [PATH...]\n"
                 "                                 check pipeline definitions\n"
+                "  runs [--repo R] [--sha S] [--state S] [--json]\n"
+                "                                 list pipeline runs\n"
+                "  logs RUN [STEP] [--follow]     print a run's step logs\n"
+                "  cancel RUN                     cancel a queued or running "
+                "run\n"
+                "  replay DELIVERY                plan a stored delivery "
+                "again\n"
                 "  config [--config FILE]         print the effective "
                 "configuration\n"
                 "  version                        print the version\n"
@@ -79,6 +86,14 @@ paved_cli_main(int argc, char **argv)
         return paved_cli_deliveries(argc - 1, argv + 1);
     if (strcmp(cmd, "lint") == 0)
         return paved_cli_lint(argc - 1, argv + 1);
+    if (strcmp(cmd, "runs") == 0)
+        return paved_cli_runs(argc - 1, argv + 1);
+    if (strcmp(cmd, "logs") == 0)
+        return paved_cli_logs(argc - 1, argv + 1);
+    if (strcmp(cmd, "cancel") == 0)
+        return paved_cli_cancel(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return paved_cli_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0)
         return cli_config(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -7,6 +7,25 @@ int paved_cli_main(int argc, char **argv);
 int paved_cli_serve(int argc, char **argv);
 int paved_cli_deliveries(int argc, char **argv);
 int paved_cli_lint(int argc, char **argv);
+int paved_cli_runs(int argc, char **argv);
+int paved_cli_logs(int argc, char **argv);
+int paved_cli_cancel(int argc, char **argv);
+int paved_cli_replay(int argc, char **argv);
+
+/* client.c: paved's API over HTTP */
+#include <stddef.h>
+#include <jansson.h>
+
+#include "paved/buf.h"
+
+#define CLI_MAX_RESPONSE (64 * 1024 * 1024)
+/* --url, else PAVED_URL, else the config's listen address */
+int cli_base_url(char *out, size_t len, const char *url, const char *config);
+/* method "GET" or "POST" (empty body); PAVED_API_TOKEN as bearer token */
+int cli_request(struct paved_buf *body, long *status, const char *method,
+                const char *url);
+/* a string member or "-" */
+const char *cli_str(json_t *obj, const char *key);
 
 #define PAVED_EXIT_OK 0
 #define PAVED_EXIT_FAIL 1

@@ -17,7 +17,9 @@
 #include "paved/log.h"
 #include "paved/metrics.h"
 #include "paved/pipeline.h"
+#include "paved/sched.h"
 #include "paved/server.h"
+#include "paved/workspace.h"
 #include "paved/store.h"
 
 extern char **environ;
@@ -85,7 +87,8 @@ serve_signal_cb(evutil_socket_t sig, short what, void *arg)
  * every error is logged with its FILE:LINE:COL, then serve exits 1. A
  * missing directory is only a warning (nothing to plan yet). */
 static int
-serve_check_pipelines(paved_log *lg, const struct paved_config *cf)
+serve_load_pipelines(paved_pipeline_set **out, paved_log *lg,
+                     const struct paved_config *cf)
 {
     struct paved_pipeline_diags diags = PAVED_PIPELINE_DIAGS_INIT;
     paved_pipeline_set *set = NULL;
@@ -120,8 +123,7 @@ serve_check_pipelines(paved_log *lg, const struct paved_config *cf)
         paved_log_kv(lg, PAVED_LOG_INFO, "pipelines loaded", "count", n,
                      "pipelines_dir", cf->cf_pipelines_dir, NULL);
     }
-    /* the scheduler will keep the set; until then it is only checked */
-    paved_pipeline_set_free(set);
+    *out = set;
     paved_pipeline_diags_dispose(&diags);
     return error;
 }
@@ -151,6 +153,9 @@ paved_cli_serve(int argc, char **argv)
     struct paved_config *cf = NULL;
     paved_store *store = NULL;
     paved_metrics *metrics = NULL;
+    paved_pipeline_set *pipelines = NULL;
+    paved_sched *sched = NULL;
+    struct paved_sched_deps sd;
     struct paved_store_opts so;
     struct paved_server_deps deps;
     struct event *sig_term = NULL, *sig_int = NULL, *flush = NULL;
@@ -158,7 +163,7 @@ paved_cli_serve(int argc, char **argv)
     enum paved_log_level level = PAVED_LOG_INFO;
     const char *path = NULL, *log_format = NULL;
     char addr[128], ms[32], *store_shown = NULL;
-    int i, rc = PAVED_EXIT_FAIL;
+    int i, git_ready = 0, rc = PAVED_EXIT_FAIL;
 
     memset(&sv, 0, sizeof(sv));
     for (i = 1; i < argc; i++) {
@@ -193,7 +198,7 @@ paved_cli_serve(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     serve_warn_unsigned(sv.sv_log, cf);
-    if (serve_check_pipelines(sv.sv_log, cf) < 0)
+    if (serve_load_pipelines(&pipelines, sv.sv_log, cf) < 0)
         goto out;
 
     memset(&so, 0, sizeof(so));
@@ -211,6 +216,29 @@ paved_cli_serve(int argc, char **argv)
                      "event_base_new failed", NULL);
         goto out;
     }
+    /* once, before any pool worker: each git call would set libgit2 up and
+     * tear it down again otherwise (3.7 ms instead of 0.2 ms warm) */
+    if (paved_workspace_global_init() < 0) {
+        paved_log_kv(sv.sv_log, PAVED_LOG_ERROR, "cannot start", "error",
+                     paved_error_last(), NULL);
+        goto out;
+    }
+    git_ready = 1;
+    memset(&sd, 0, sizeof(sd));
+    sd.sd_base = sv.sv_base;
+    sd.sd_config = cf;
+    sd.sd_store = store;
+    sd.sd_pipelines = pipelines;
+    sd.sd_log = sv.sv_log;
+    sd.sd_metrics = metrics;
+    sd.sd_environ = environ;
+    if (paved_sched_new(&sched, &sd) < 0) {
+        paved_log_kv(sv.sv_log, PAVED_LOG_ERROR, "cannot start", "error",
+                     paved_error_last(), NULL);
+        goto out;
+    }
+    memset(&deps, 0, sizeof(deps));
+    deps.sd_sched = sched;
     deps.sd_base = sv.sv_base;
     deps.sd_config = cf;
     deps.sd_store = store;
@@ -230,6 +258,12 @@ paved_cli_serve(int argc, char **argv)
         event_add(flush, &flush_every) < 0) {
         paved_log_kv(sv.sv_log, PAVED_LOG_ERROR, "cannot start", "error",
                      "cannot register signals and timers", NULL);
+        goto out;
+    }
+    /* recovery reads the store; planning and steps start on the loop */
+    if (paved_sched_start(sched) < 0) {
+        paved_log_kv(sv.sv_log, PAVED_LOG_ERROR, "cannot start", "error",
+                     paved_error_last(), NULL);
         goto out;
     }
     snprintf(ms, sizeof(ms), "%.1f", (serve_now() - t0) * 1000);
@@ -254,8 +288,14 @@ out:
         event_free(sig_int);
     if (flush != NULL)
         event_free(flush);
+    /* steps are killed; their runs are recovered at the next start */
+    paved_sched_stop(sched);
     paved_server_free(sv.sv_server);
+    paved_sched_free(sched);
+    if (git_ready)
+        paved_workspace_global_shutdown();
     paved_store_close(store); /* commits what was submitted, then stops */
+    paved_pipeline_set_free(pipelines);
     paved_metrics_free(metrics);
     if (sv.sv_base != NULL)
         event_base_free(sv.sv_base);

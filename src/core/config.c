@@ -53,6 +53,7 @@ static int check_log_format(const char *v, char *why, size_t whylen);
 static int check_log_level(const char *v, char *why, size_t whylen);
 static int check_url(const char *v, char *why, size_t whylen);
 static int check_url_or_empty(const char *v, char *why, size_t whylen);
+static int check_keep_workspaces(const char *v, char *why, size_t whylen);
 
 #define KEY(name, type, def, secret, min, check)                               \
     {                                                                          \
@@ -85,6 +86,15 @@ static const struct config_key config_keys[] = {
     KEY(github_api_url, CT_STRING, "https://api.github.com", false, 0,
         check_url),
     KEY(github_token, CT_STRING, "", true, 0, NULL),
+    KEY(max_runs, CT_UINT, "4", false, 1, NULL),
+    KEY(max_runs_per_repo, CT_UINT, "2", false, 1, NULL),
+    KEY(step_parallelism, CT_UINT, "0", false, 0, NULL),
+    KEY(step_kill_grace, CT_DURATION, "5s", false, 0, NULL),
+    KEY(retry_backoff, CT_DURATION, "1s", false, 0, NULL),
+    KEY(keep_workspaces, CT_STRING, "never", false, 0, check_keep_workspaces),
+    KEY(secrets_dir, CT_STRING, "", false, 0, NULL),
+    KEY(git_token, CT_STRING, "", true, 0, NULL),
+    KEY(git_ssh_key, CT_STRING, "", false, 0, NULL),
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -369,6 +379,14 @@ check_log_level(const char *v, char *why, size_t whylen)
 {
     static const char *const allowed[] = {"debug", "info", "warn", "error",
                                           NULL};
+
+    return check_one_of(v, allowed, why, whylen);
+}
+
+static int
+check_keep_workspaces(const char *v, char *why, size_t whylen)
+{
+    static const char *const allowed[] = {"never", "failed", "always", NULL};
 
     return check_one_of(v, allowed, why, whylen);
 }

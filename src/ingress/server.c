@@ -23,6 +23,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "paved/api.h"
+#include "paved/sched.h"
 #include "paved/crypto.h"
 #include "paved/error.h"
 #include "paved/event.h"
@@ -61,6 +62,7 @@ struct paved_server {
     struct event_base *srv_base;
     const struct paved_config *srv_cfg;
     paved_store *srv_store;
+    paved_sched *srv_sched; /* NULL: deliveries are stored, nothing runs */
     paved_metrics *srv_metrics;
     paved_log *srv_log;
     struct evhttp *srv_http;
@@ -416,6 +418,8 @@ hook_done(const struct paved_store_done *done, void *arg)
                       labels, 1);
     if (done->sd_result == 0) {
         srv->srv_stored++;
+        if (!hc->hc_ping && !hc->hc_ignored && srv->srv_sched != NULL)
+            paved_sched_kick(srv->srv_sched);
         status = hc->hc_ping ? 200 : 202;
         status_word = hc->hc_ping      ? "pong"
                       : hc->hc_ignored ? "ignored"
@@ -668,12 +672,123 @@ server_api_authorized(struct paved_server *srv, struct evhttp_request *req)
     return paved_ct_streq(auth + 7, token);
 }
 
+/* POST /api/v1/deliveries/{id}/replay: answered once the new runs are
+ * committed, like a webhook. */
+struct replay_ctx {
+    struct paved_server *rc_srv;
+    struct evhttp_request *rc_req; /* NULL once the client went away */
+    double rc_start;
+};
+
+static const char server_replay_prefix[] = "/api/v1/deliveries/";
+
+static int
+server_replay_path(const char *path)
+{
+    size_t pl = sizeof(server_replay_prefix) - 1, len = strlen(path);
+
+    return strncmp(path, server_replay_prefix, pl) == 0 &&
+           len > pl + sizeof("/replay") - 1 &&
+           strcmp(path + len - 7, "/replay") == 0 &&
+           memchr(path + pl, '/', len - pl - 7) == NULL;
+}
+
+static void
+replay_closed(struct evhttp_connection *evcon, void *arg)
+{
+    struct replay_ctx *rc = arg;
+
+    (void)evcon;
+    rc->rc_req = NULL;
+}
+
+static void
+replay_done(int result, const char *msg, const int64_t *runs, size_t n,
+            void *arg)
+{
+    struct replay_ctx *rc = arg;
+    struct paved_server *srv = rc->rc_srv;
+    struct paved_buf b = PAVED_BUF_INIT(4096);
+    size_t i;
+
+    srv->srv_inflight--;
+    if (rc->rc_req == NULL) {
+        free(rc);
+        return;
+    }
+    evhttp_connection_set_closecb(evhttp_request_get_connection(rc->rc_req),
+                                  NULL, NULL);
+    if (result < 0) {
+        server_reply_json_error(srv, rc->rc_req, "/api", 503,
+                                msg ? msg : "store cannot commit", rc->rc_start,
+                                NULL, NULL, NULL);
+        free(rc);
+        return;
+    }
+    if (paved_buf_puts(&b, "{\"status\":\"queued\",\"runs\":[") < 0)
+        paved_buf_clear(&b);
+    for (i = 0; i < n; i++)
+        (void)paved_buf_printf(&b, "%s%lld", i > 0 ? "," : "",
+                               (long long)runs[i]);
+    (void)paved_buf_puts(&b, "]}\n");
+    server_reply(srv, rc->rc_req, "/api", 202, "application/json",
+                 b.b_ptr ? b.b_ptr : "", b.b_len, rc->rc_start, NULL, NULL,
+                 NULL, NULL);
+    paved_buf_dispose(&b);
+    free(rc);
+}
+
+static void
+server_replay(struct paved_server *srv, struct evhttp_request *req,
+              const char *path, double start)
+{
+    size_t pl = sizeof(server_replay_prefix) - 1;
+    struct replay_ctx *rc = NULL;
+    char *raw = NULL, *id = NULL;
+    int error;
+
+    if (srv->srv_sched == NULL) {
+        server_reply_json_error(srv, req, "/api", 503,
+                                "the scheduler is not running", start, NULL,
+                                NULL, NULL);
+        return;
+    }
+    raw = strndup(path + pl, strlen(path) - pl - 7);
+    if (raw == NULL || (id = evhttp_uridecode(raw, 0, NULL)) == NULL ||
+        (rc = calloc(1, sizeof(*rc))) == NULL) {
+        server_reply_json_error(srv, req, "/api", 500, "out of memory", start,
+                                NULL, NULL, NULL);
+        goto out;
+    }
+    rc->rc_srv = srv;
+    rc->rc_req = req;
+    rc->rc_start = start;
+    error = paved_sched_replay(srv->srv_sched, id, replay_done, rc);
+    if (error < 0) {
+        server_reply_json_error(srv, req, "/api",
+                                error == PAVED_ENOTFOUND ? 404
+                                : error == PAVED_EINVAL  ? 409
+                                                         : 503,
+                                paved_error_last(), start, NULL, NULL, NULL);
+        goto out;
+    }
+    srv->srv_inflight++;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+                                  replay_closed, rc);
+    rc = NULL;
+out:
+    free(rc);
+    free(raw);
+    free(id);
+}
+
 static void
 server_api(struct paved_server *srv, struct evhttp_request *req,
            const char *path, const char *query, double start)
 {
     struct paved_buf b = PAVED_BUF_INIT(64 * 1024 * 1024);
-    const char *method;
+    struct paved_api_ctx ctx;
+    const char *method, *ctype = "application/json";
     int status = 500;
 
     if (!server_api_authorized(srv, req)) {
@@ -696,14 +811,19 @@ server_api(struct paved_server *srv, struct evhttp_request *req,
     default:
         method = "OTHER";
     }
-    if (paved_api_handle(&b, &status, srv->srv_store, method, path, query) <
-        0) {
+    if (strcmp(method, "POST") == 0 && server_replay_path(path)) {
+        server_replay(srv, req, path, start);
+        return;
+    }
+    ctx.ac_store = srv->srv_store;
+    ctx.ac_sched = srv->srv_sched;
+    ctx.ac_data_dir = srv->srv_cfg->cf_data_dir;
+    if (paved_api_handle(&b, &status, &ctype, &ctx, method, path, query) < 0) {
         server_reply_json_error(srv, req, "/api", 404, "no such API path",
                                 start, NULL, NULL, NULL);
     } else {
-        server_reply(srv, req, "/api", status, "application/json",
-                     b.b_ptr ? b.b_ptr : "", b.b_len, start, NULL, NULL, NULL,
-                     NULL);
+        server_reply(srv, req, "/api", status, ctype, b.b_ptr ? b.b_ptr : "",
+                     b.b_len, start, NULL, NULL, NULL, NULL);
     }
     paved_buf_dispose(&b);
 }
@@ -775,6 +895,7 @@ paved_server_new(paved_server **out, const struct paved_server_deps *d)
     srv->srv_base = d->sd_base;
     srv->srv_cfg = cf;
     srv->srv_store = d->sd_store;
+    srv->srv_sched = d->sd_sched;
     srv->srv_metrics = d->sd_metrics;
     srv->srv_log = d->sd_log;
     srv->srv_forge.fc_github_secrets =

@@ -91,11 +91,14 @@ call(struct fixture *f, int want_status, const char *method, const char *path,
 {
     struct paved_buf b = PAVED_BUF_INIT(1 << 20);
     json_error_t jerr;
+    struct paved_api_ctx ctx = {f->f_store, NULL, "."};
+    const char *ctype = NULL;
     json_t *doc;
     int status = 0;
 
     assert_int_equal(
-        paved_api_handle(&b, &status, f->f_store, method, path, query), 0);
+        paved_api_handle(&b, &status, &ctype, &ctx, method, path, query), 0);
+    assert_string_equal(ctype, "application/json");
     assert_int_equal(status, want_status);
     doc = json_loadb(b.b_ptr, b.b_len, 0, &jerr);
     if (doc == NULL)
@@ -150,6 +153,8 @@ test_errors(void **state)
 {
     struct paved_buf b = PAVED_BUF_INIT(1024);
     struct fixture *f = *state;
+    struct paved_api_ctx ctx = {f->f_store, NULL, "."};
+    const char *ctype = NULL;
     int status = 0;
     json_t *doc;
 
@@ -165,7 +170,7 @@ test_errors(void **state)
     json_decref(call(*state, 404, "GET", "/api/v1/nothing", NULL));
     json_decref(call(*state, 404, "GET", "/api/v1/deliveries/a/b", NULL));
     assert_int_equal(
-        paved_api_handle(&b, &status, f->f_store, "GET", "/metrics", NULL),
+        paved_api_handle(&b, &status, &ctype, &ctx, "GET", "/metrics", NULL),
         PAVED_ENOTFOUND);
     paved_buf_dispose(&b);
 }

@@ -60,7 +60,7 @@ setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct paved_store_opts so;
-    struct paved_server_deps deps;
+    struct paved_server_deps deps = {0};
     char yaml[512], addr[128];
     int n;
 
