@@ -177,7 +177,8 @@ typedef void (*paved_store_plan_cb)(struct paved_store_plan *plan, void *arg);
 void paved_store_plan_free(struct paved_store_plan *plan);
 int paved_store_plan(paved_store *st, struct paved_store_plan *plan,
                      paved_store_plan_cb cb, void *arg);
-/* Save a run's state, reason, attempt and times, or one step (inserted or
+/* Save a run's state, reason, attempt, times and sha (an annotated tag's
+ * object resolved to its commit), or one step (inserted or
  * replaced). The record is copied; no callback: the writer applies them in
  * submission order, and the scheduler's memory is the live truth. */
 int paved_store_run_save(paved_store *st, const struct paved_run *r);

@@ -63,6 +63,13 @@ int paved_workspace_mirror(char **mirror_path, const char *mirrors_dir,
                            const char *sha,
                            const struct paved_workspace_cred *cred);
 
+/* The commit sha names: itself, or the commit an annotated tag points at
+ * (GitHub sends a tag object's SHA as a tag push's "after"). commit gets
+ * 40 hex digits and a NUL. PAVED_ENOTFOUND, PAVED_EINVAL (not a commit or
+ * a tag of one). */
+int paved_workspace_peel(char commit[41], const char *mirror_path,
+                         const char *sha);
+
 /* Creates dest (its parent must exist, dest must not: PAVED_EEXISTS) as a
  * git working tree of exactly `sha`: a new repository whose
  * .git/objects/info/alternates points at the mirror's objects (no object

@@ -262,7 +262,8 @@ paved_cli_logs(int argc, char **argv)
             goto out;
         if (o.ro_json) {
             json_t *j = json_object();
-            json_object_set_new(j, "run", json_integer(atoll(o.ro_args[0])));
+            json_object_set_new(j, "run",
+                                json_integer(strtoll(o.ro_args[0], NULL, 10)));
             json_object_set_new(
                 j, "log",
                 json_stringn_nocheck(body.b_ptr ? body.b_ptr : "", body.b_len));

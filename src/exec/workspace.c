@@ -264,20 +264,27 @@ ws_cred_cb(git_credential **out, const char *url, const char *user_from_url,
     }
 }
 
-/* 1 when the repository holds the commit, 0 when not, PAVED_EINVAL when
- * the id names something else. */
+/* 1 when the repository holds the commit (or an annotated tag and the
+ * commit it points at), 0 when not, PAVED_EINVAL when the id names
+ * something else. */
 static int
 ws_has_commit(git_repository *repo, const git_oid *oid, const char *sha)
 {
-    git_object *obj = NULL;
+    git_object *obj = NULL, *peeled = NULL;
+    git_object_t type;
     int rc;
 
     if ((rc = git_object_lookup(&obj, repo, oid, GIT_OBJECT_ANY)) < 0)
         return 0;
-    rc = git_object_type(obj) == GIT_OBJECT_COMMIT;
-    if (!rc)
+    type = git_object_type(obj);
+    if (type == GIT_OBJECT_COMMIT)
+        rc = 1;
+    else if (type == GIT_OBJECT_TAG)
+        rc = git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) == 0;
+    else
         rc = paved_error_set(PAVED_EINVAL, "%s is a %s, not a commit", sha,
-                             git_object_type2string(git_object_type(obj)));
+                             git_object_type2string(type));
+    git_object_free(peeled);
     git_object_free(obj);
     return rc;
 }
@@ -698,6 +705,46 @@ out:
         fclose(fp);
     free(dir);
     free(file);
+    return error;
+}
+
+int
+paved_workspace_peel(char commit[41], const char *mirror_path, const char *sha)
+{
+    git_repository *repo = NULL;
+    git_object *obj = NULL, *peeled = NULL;
+    char hex[WS_SHA1_HEX + 1];
+    git_oid oid;
+    int error, rc;
+
+    if ((error = ws_check_sha(hex, sha)) < 0)
+        return error;
+    if ((error = paved_workspace_global_init()) < 0)
+        return error;
+    git_oid_fromstr(&oid, hex);
+    if (git_repository_open_bare(&repo, mirror_path) < 0) {
+        error = paved_error_set(PAVED_EUNAVAILABLE, "open mirror %s: %s",
+                                mirror_path, ws_git_msg());
+        goto out;
+    }
+    if ((rc = git_object_lookup(&obj, repo, &oid, GIT_OBJECT_ANY)) < 0) {
+        error = paved_error_set(rc == GIT_ENOTFOUND ? PAVED_ENOTFOUND
+                                                    : PAVED_EUNAVAILABLE,
+                                "object %s is not in mirror %s: %s", hex,
+                                mirror_path, ws_git_msg());
+        goto out;
+    }
+    if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
+        error = paved_error_set(PAVED_EINVAL, "%s names no commit: %s", hex,
+                                ws_git_msg());
+        goto out;
+    }
+    git_oid_tostr(commit, 41, git_object_id(peeled));
+out:
+    git_object_free(peeled);
+    git_object_free(obj);
+    git_repository_free(repo);
+    paved_workspace_global_shutdown();
     return error;
 }
 

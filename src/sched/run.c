@@ -31,8 +31,10 @@ struct sched_checkout {
     struct paved_workspace_cred co_cred;
     /* results */
     int co_error;
+    const char *co_stage; /* what failed, for the run's reason */
     char co_msg[512];
     char *co_mirror;
+    char co_commit[41]; /* sha peeled: an annotated tag's commit */
     paved_pipeline_repo *co_file;
     struct paved_pipeline_diags co_diags;
     char **co_secret_values;
@@ -72,17 +74,23 @@ checkout_work(void *arg)
     char *file = NULL;
     int error;
 
+    co->co_stage = "checkout failed";
     error = paved_workspace_mirror(&co->co_mirror, co->co_git_dir, co->co_repo,
                                    co->co_url, co->co_ref, co->co_sha,
                                    &co->co_cred);
     if (error == 0)
-        error = paved_workspace_checkout(co->co_mirror, co->co_sha,
+        error = paved_workspace_peel(co->co_commit, co->co_mirror, co->co_sha);
+    if (error == 0)
+        error = paved_workspace_checkout(co->co_mirror, co->co_commit,
                                          co->co_workspace);
-    if (error == 0 && co->co_nsecrets > 0)
+    if (error == 0 && co->co_nsecrets > 0) {
+        co->co_stage = "secrets";
         error = sched_secrets_resolve(&co->co_secret_values,
                                       co->co_secret_names, co->co_nsecrets,
                                       co->co_environ, co->co_secrets_dir);
+    }
     if (error == 0) {
+        co->co_stage = "invalid .paved.yaml";
         if ((file = sched_path(co->co_workspace, ".paved.yaml", NULL)) ==
             NULL) {
             error = paved_error_set(PAVED_ENOMEM, "out of memory");
@@ -222,11 +230,27 @@ checkout_done(void *arg)
                 snprintf(msg, sizeof(msg), "invalid .paved.yaml");
             }
         } else {
-            snprintf(msg, sizeof(msg), "checkout failed: %s", co->co_msg);
+            snprintf(msg, sizeof(msg), "%s: %s", co->co_stage, co->co_msg);
         }
         checkout_free(co);
         run_end(r, PAVED_RUN_ERROR, msg);
         return;
+    }
+    /* an annotated tag: the run is of the commit it points at */
+    if (strcmp(co->co_commit, r->r_rec->ru_sha) != 0) {
+        char *sha = strdup(co->co_commit), *evsha = strdup(co->co_commit);
+        if (sha == NULL || evsha == NULL) {
+            free(sha);
+            free(evsha);
+            checkout_free(co);
+            run_end(r, PAVED_RUN_ERROR, "out of memory");
+            return;
+        }
+        free(r->r_rec->ru_sha);
+        r->r_rec->ru_sha = sha;
+        free(r->r_ev.ev_sha);
+        r->r_ev.ev_sha = evsha;
+        sched_run_save(r);
     }
     /* secrets move to the run */
     r->r_secret_values = co->co_secret_values;

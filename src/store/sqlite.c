@@ -229,7 +229,8 @@ sqlite_open(void **out, const struct paved_store_opts *opts, int writer)
             (error = sqlite_prepare(
                  sc->sc_db, &sc->sc_run_save,
                  "UPDATE runs SET state = ?, reason = ?, attempt = ?,"
-                 " started_ms = ?, finished_ms = ? WHERE id = ?")) < 0 ||
+                 " started_ms = ?, finished_ms = ?, sha = ? WHERE id = ?")) <
+                0 ||
             (error = sqlite_prepare(
                  sc->sc_db, &sc->sc_step_save,
                  "INSERT OR REPLACE INTO steps (run_id, idx, name, state,"

@@ -151,7 +151,8 @@ sqlite_run_save(void *conn, const struct paved_run *r)
     sqlite3_bind_int(st, 3, (int)r->ru_attempt);
     sqlite3_bind_int64(st, 4, r->ru_started_ms);
     sqlite3_bind_int64(st, 5, r->ru_finished_ms);
-    sqlite3_bind_int64(st, 6, r->ru_id);
+    sqlite3_bind_text(st, 6, r->ru_sha, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, r->ru_id);
     error = sq_step_done(st, sc->sc_db, "save run");
     sqlite3_clear_bindings(st);
     return error;
