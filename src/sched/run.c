@@ -199,6 +199,30 @@ run_build_mask(struct sched_run *r)
     return error;
 }
 
+/* "invalid .paved.yaml: .paved.yaml:3:5: ..." - the repository's own name
+ * for the file, not the workspace path it was read from */
+static void
+checkout_diag_reason(char *msg, size_t len, struct paved_pipeline_diags *dl)
+{
+    char *line = NULL, *name = strdup(".paved.yaml");
+
+    if (dl->dl_n == 0 || name == NULL) {
+        free(name);
+        snprintf(msg, len, "invalid .paved.yaml: %s", paved_error_last());
+        return;
+    }
+    free(dl->dl_items[0].dg_file);
+    dl->dl_items[0].dg_file = name;
+    if (paved_pipeline_diag_format(&line, &dl->dl_items[0]) < 0) {
+        snprintf(msg, len, "invalid .paved.yaml");
+        return;
+    }
+    snprintf(msg, len, "invalid .paved.yaml: %s%s", line,
+             dl->dl_n > 1 ? " (and more: paved lint .paved.yaml shows all)"
+                          : "");
+    free(line);
+}
+
 static void
 checkout_done(void *arg)
 {
@@ -220,15 +244,7 @@ checkout_done(void *arg)
     }
     if (co->co_error < 0) {
         if (co->co_diags.dl_n > 0) {
-            char *line = NULL;
-            if (paved_pipeline_diag_format(&line, &co->co_diags.dl_items[0]) ==
-                0) {
-                snprintf(msg, sizeof(msg), "invalid .paved.yaml: %s%s", line,
-                         co->co_diags.dl_n > 1 ? " (and more)" : "");
-                free(line);
-            } else {
-                snprintf(msg, sizeof(msg), "invalid .paved.yaml");
-            }
+            checkout_diag_reason(msg, sizeof(msg), &co->co_diags);
         } else {
             snprintf(msg, sizeof(msg), "%s: %s", co->co_stage, co->co_msg);
         }
@@ -268,15 +284,7 @@ checkout_done(void *arg)
         }
         if (paved_pipeline_merge(&r->r_merged, &co->co_diags,
                                  s->s_deps.sd_pipelines, co->co_file) < 0) {
-            char *line = NULL;
-            if (co->co_diags.dl_n > 0 &&
-                paved_pipeline_diag_format(&line, &co->co_diags.dl_items[0]) ==
-                    0)
-                snprintf(msg, sizeof(msg), "invalid .paved.yaml: %s", line);
-            else
-                snprintf(msg, sizeof(msg), "invalid .paved.yaml: %s",
-                         paved_error_last());
-            free(line);
+            checkout_diag_reason(msg, sizeof(msg), &co->co_diags);
             checkout_free(co);
             run_end(r, PAVED_RUN_ERROR, msg);
             return;
