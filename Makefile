@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG     ?= config/paved.yaml
 FUZZ_SECS  ?= 20
 
-.PHONY: all build run test unit valgrind asan integration fuzz bench format \
+.PHONY: all build run test unit valgrind asan integration fuzz bench bench-runs format \
         format-check clean deps deps-test
 
 all: build
@@ -63,6 +63,10 @@ fuzz: deps-test
 bench: build
 	scripts/deps.sh bench
 	PAVED_BIN=$(CURDIR)/$(BUILD)/paved bench/ingest
+
+bench-runs: build
+	scripts/deps.sh bench
+	PAVED_BIN=$(CURDIR)/$(BUILD)/paved bench/runs
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

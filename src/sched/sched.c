@@ -316,46 +316,48 @@ sched_pump_later(paved_sched *s)
     event_active(s->s_pump_ev, 0, 0);
 }
 
-static bool
-sched_group_busy(paved_sched *s, const struct sched_run *r)
-{
-    struct sched_run *o;
-
-    TAILQ_FOREACH(o, &s->s_runs, r_link)
-    {
-        if (o != r && o->r_phase != SCHED_WAIT &&
-            strcmp(o->r_rec->ru_group, r->r_rec->ru_group) == 0)
-            return true;
-    }
-    return false;
-}
-
+/* Which waiting runs may start. The running runs (at most max_runs, plus
+ * cancelled ones still dying) are collected once, so a pass costs the
+ * waiting runs times that small number, however long the queue. */
 void
 sched_pump(paved_sched *s)
 {
-    struct sched_run *r, *o, *next;
-    size_t running = 0, in_repo;
+    struct sched_run *r, *next, **busy;
+    size_t nbusy = 0, cap = s->s_cf->cf_max_runs, i, in_repo;
+    bool group_busy;
 
     if (s->s_stopping || !s->s_started)
         return;
     TAILQ_FOREACH(r, &s->s_runs, r_link)
-    running += r->r_phase != SCHED_WAIT;
+    cap += r->r_phase != SCHED_WAIT;
+    /* at most max_runs start below, so cap never overflows */
+    if ((busy = calloc(cap, sizeof(*busy))) == NULL)
+        return; /* again at the next state change */
+    TAILQ_FOREACH(r, &s->s_runs, r_link)
+    {
+        if (r->r_phase != SCHED_WAIT)
+            busy[nbusy++] = r;
+    }
     for (r = TAILQ_FIRST(&s->s_runs); r != NULL; r = next) {
         next = TAILQ_NEXT(r, r_link);
         if (r->r_phase != SCHED_WAIT)
             continue;
-        if (running >= s->s_cf->cf_max_runs)
+        if (nbusy >= s->s_cf->cf_max_runs)
             break;
         in_repo = 0;
-        TAILQ_FOREACH(o, &s->s_runs, r_link)
-        in_repo += o->r_phase != SCHED_WAIT &&
-                   strcmp(o->r_rec->ru_repo, r->r_rec->ru_repo) == 0;
-        if (in_repo >= s->s_cf->cf_max_runs_per_repo || sched_group_busy(s, r))
+        group_busy = false;
+        for (i = 0; i < nbusy; i++) {
+            in_repo += strcmp(busy[i]->r_rec->ru_repo, r->r_rec->ru_repo) == 0;
+            group_busy |=
+                strcmp(busy[i]->r_rec->ru_group, r->r_rec->ru_group) == 0;
+        }
+        if (in_repo >= s->s_cf->cf_max_runs_per_repo || group_busy)
             continue;
-        running++;
         /* may finish (and free) r at once, but never another run */
-        (void)sched_run_start(r);
+        if (sched_run_start(r) == 0)
+            busy[nbusy++] = r;
     }
+    free(busy);
     sched_count_runs(s);
 }
 
