@@ -210,6 +210,16 @@ sched_run_finish(struct sched_run *r)
     sched_pump_later(s);
 }
 
+/* Where a run stands in its queue and group: a run requeued after a
+ * crash takes the place of the run it replaces, not a new one, or the
+ * older commit would be built (and deployed) after a newer one. */
+static int64_t
+sched_order(const struct sched_run *r)
+{
+    return r->r_rec->ru_requeue_of > 0 ? r->r_rec->ru_requeue_of
+                                       : r->r_rec->ru_id;
+}
+
 /* A newer run in a `cancel` group supersedes every older one; in a
  * `queue` group, waiting runs beyond the bound are dropped oldest first.
  * A running run in a queue group is never touched: a deploy is never
@@ -224,9 +234,20 @@ sched_supersede(paved_sched *s, struct sched_run *nr)
     snprintf(why, sizeof(why), "superseded by run %lld",
              (long long)nr->r_rec->ru_id);
     if (nr->r_mode == PAVED_CONCURRENCY_CANCEL) {
+        /* a requeued run may arrive after a newer one of its group */
+        TAILQ_FOREACH(r, &s->s_runs, r_link)
+        {
+            if (r != nr && sched_order(r) > sched_order(nr) && !r->r_cancel &&
+                strcmp(r->r_rec->ru_group, nr->r_rec->ru_group) == 0) {
+                snprintf(why, sizeof(why), "superseded by run %lld",
+                         (long long)r->r_rec->ru_id);
+                sched_run_cancel(nr, why);
+                return;
+            }
+        }
         for (r = TAILQ_FIRST(&s->s_runs); r != NULL; r = next) {
             next = TAILQ_NEXT(r, r_link);
-            if (r != nr && r->r_rec->ru_id < nr->r_rec->ru_id && !r->r_cancel &&
+            if (r != nr && sched_order(r) < sched_order(nr) && !r->r_cancel &&
                 strcmp(r->r_rec->ru_group, nr->r_rec->ru_group) == 0)
                 sched_run_cancel(r, why);
         }
@@ -281,10 +302,10 @@ sched_add_run(paved_sched *s, struct paved_run *rec)
     r->r_pl = pl;
     if (pl != NULL)
         r->r_mode = paved_pipeline_concurrency(pl, &r->r_max_queued);
-    /* keep s_runs ordered by id: recovery adds old runs late */
+    /* keep s_runs in queue order: recovery adds requeued runs late */
     TAILQ_FOREACH_REVERSE(at, &s->s_runs, sched_runs, r_link)
     {
-        if (at->r_rec->ru_id < rec->ru_id)
+        if (sched_order(at) < sched_order(r))
             break;
     }
     if (at != NULL)
