@@ -14,6 +14,7 @@ struct paved_api_ctx {
     paved_store *ac_store;
     struct paved_sched *ac_sched;
     const char *ac_data_dir; /* run logs live in <data_dir>/runs/<id>/ */
+    struct paved_reporter *ac_reporter; /* may be NULL */
 };
 
 /* Fills body and sets *status (200, 202, 400, 404, 405, 409, 500, 503) and

@@ -45,6 +45,11 @@ struct paved_config {
     char *cf_secrets_dir;          /* "" = <data_dir>/secrets */
     char *cf_git_token;            /* git_token (secret): HTTPS fetches */
     char *cf_git_ssh_key;          /* git_ssh_key: private key path */
+    char *cf_gitea_api_url;        /* gitea_api_url: statuses; "" = none */
+    char *cf_gitea_token;          /* gitea_token (secret) */
+    char *cf_gitlab_api_url;       /* gitlab_api_url: statuses; "" = none */
+    char *cf_gitlab_api_token;     /* gitlab_api_token (secret) */
+    unsigned cf_report_timeout;    /* report_timeout: one forge request */
 };
 
 /* Load path (NULL: defaults only), then apply overrides from envp (NULL:

@@ -15,6 +15,7 @@
 #include "paved/log.h"
 #include "paved/metrics.h"
 #include "paved/pipeline.h"
+#include "paved/reporter.h"
 #include "paved/store.h"
 
 struct event_base;
@@ -27,8 +28,9 @@ struct paved_sched_deps {
     paved_store *sd_store;
     const paved_pipeline_set *sd_pipelines; /* NULL: none */
     paved_log *sd_log;
-    paved_metrics *sd_metrics; /* may be NULL */
-    char *const *sd_environ;   /* for PATH and PAVED_SECRET_<NAME> */
+    paved_metrics *sd_metrics;          /* may be NULL */
+    char *const *sd_environ;            /* for PATH and PAVED_SECRET_<NAME> */
+    struct paved_reporter *sd_reporter; /* may be NULL: nothing reported */
 };
 
 int paved_sched_new(paved_sched **out, const struct paved_sched_deps *deps);

@@ -22,7 +22,8 @@ struct paved_server_deps {
     paved_store *sd_store;
     paved_metrics *sd_metrics;
     paved_log *sd_log;
-    struct paved_sched *sd_sched; /* may be NULL: nothing is planned */
+    struct paved_sched *sd_sched;       /* may be NULL: nothing is planned */
+    struct paved_reporter *sd_reporter; /* may be NULL */
 };
 
 int paved_server_new(paved_server **out, const struct paved_server_deps *d);

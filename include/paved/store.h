@@ -170,6 +170,8 @@ struct paved_store_plan {
     size_t pp_nruns;
     struct paved_run **pp_updates;
     size_t pp_nupdates;
+    struct paved_outbox_item **pp_items; /* upserted with the plan */
+    size_t pp_nitems;
     int pp_result; /* set before the callback: 0, PAVED_EEXISTS, < 0 */
     char pp_msg[256];
 };
@@ -204,5 +206,56 @@ int paved_store_run_list(struct paved_run ***out, size_t *n, paved_store *st,
                          const struct paved_run_filter *f);
 /* With its steps; PAVED_ENOTFOUND. */
 int paved_store_run_get(struct paved_run **out, paved_store *st, int64_t id);
+
+/* ---- the outbox: what the forge should show ---------------------------
+ * One row per (forge, repo, sha, context): a newer state replaces the
+ * older one in place (version + 1) and waits to be sent again, so the
+ * newest state wins and intermediate ones coalesce. Rows are written in
+ * the same transaction as the run change they report. The reporter sends
+ * a row's current content and records the version it sent: the row is
+ * `sent` only when nothing newer arrived meanwhile. */
+struct paved_outbox_item {
+    int64_t oi_id;
+    char *oi_forge; /* "github", "gitea", "gitlab" */
+    char *oi_repo;
+    char *oi_sha;
+    char *oi_context; /* "paved/service" */
+    char *oi_state;   /* pending running success failure error cancelled */
+    char *oi_description;
+    char *oi_target_url;
+    int64_t oi_run;
+    int64_t oi_version;      /* bumped by every change */
+    int64_t oi_sent_version; /* the version the forge has */
+    char *oi_status;         /* "pending", "sent", "failed" */
+    unsigned oi_attempts;    /* sends of the current version */
+    int64_t oi_next_ms;      /* not before (unix ms) */
+    int64_t oi_updated_ms;
+    char *oi_last_error; /* the forge's message, or the network error */
+};
+void paved_outbox_item_free(struct paved_outbox_item *it); /* NULL: no-op */
+void paved_outbox_list_free(struct paved_outbox_item **list, size_t n);
+
+/* paved_store_run_save, plus outbox rows (oi_forge .. oi_run) upserted in
+ * the same transaction. The items are copied. */
+int paved_store_run_save_report(paved_store *st, const struct paved_run *r,
+                                const struct paved_outbox_item *items, size_t n,
+                                paved_store_cb cb, void *arg);
+/* After a send of version it->oi_sent_version: oi_status "sent" (stored
+ * as sent only when the row's version is still that one), "pending" (a
+ * retry: oi_attempts, oi_next_ms, oi_last_error) or "failed". */
+int paved_store_outbox_update(paved_store *st,
+                              const struct paved_outbox_item *it,
+                              paved_store_cb cb, void *arg);
+/* A failed (or pending) row is sent again now: PAVED_ENOTFOUND checked by
+ * the caller with paved_store_outbox_get first. */
+int paved_store_outbox_retry(paved_store *st, int64_t id);
+/* Rows with status pending and next_ms <= now_ms, oldest change first. */
+int paved_store_outbox_due(struct paved_outbox_item ***out, size_t *n,
+                           paved_store *st, int64_t now_ms, size_t limit);
+/* status NULL: any; newest change first. */
+int paved_store_outbox_list(struct paved_outbox_item ***out, size_t *n,
+                            paved_store *st, const char *status, size_t limit);
+int paved_store_outbox_get(struct paved_outbox_item **out, paved_store *st,
+                           int64_t id);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "paved/api.h"
 #include "paved/error.h"
+#include "paved/reporter.h"
 #include "paved/sched.h"
 
 #define API_DEFAULT_LIMIT 50
@@ -498,6 +499,147 @@ api_runs_route(struct paved_buf *body, int *status, const char **ctype,
     return api_error(body, status, 404, "no such API path");
 }
 
+static int
+api_outbox_item(struct paved_buf *b, const struct paved_outbox_item *it)
+{
+    int error;
+
+    if ((error = paved_buf_printf(b, "{\"id\":%lld", (long long)it->oi_id)) <
+            0 ||
+        (error = api_put_str(b, "forge", it->oi_forge)) < 0 ||
+        (error = api_put_str(b, "repo", it->oi_repo)) < 0 ||
+        (error = api_put_str(b, "sha", it->oi_sha)) < 0 ||
+        (error = api_put_str(b, "context", it->oi_context)) < 0 ||
+        (error = api_put_str(b, "state", it->oi_state)) < 0 ||
+        (error = api_put_str(b, "description", it->oi_description)) < 0 ||
+        (error = api_put_str(b, "target_url", it->oi_target_url)) < 0 ||
+        (error = paved_buf_printf(b, ",\"run\":%lld", (long long)it->oi_run)) <
+            0 ||
+        (error = api_put_str(b, "status", it->oi_status)) < 0 ||
+        (error = paved_buf_printf(b,
+                                  ",\"version\":%lld,\"sent_version\":%lld,"
+                                  "\"attempts\":%u",
+                                  (long long)it->oi_version,
+                                  (long long)it->oi_sent_version,
+                                  it->oi_attempts)) < 0 ||
+        (error = api_put_time(b, "next_attempt_at",
+                              it->oi_status != NULL &&
+                                      strcmp(it->oi_status, "pending") == 0
+                                  ? it->oi_next_ms
+                                  : 0)) < 0 ||
+        (error = api_put_time(b, "updated_at", it->oi_updated_ms)) < 0 ||
+        (error = api_put_str(b, "last_error", it->oi_last_error)) < 0)
+        return error;
+    return paved_buf_putc(b, '}');
+}
+
+/* GET /api/v1/outbox?status=pending|failed|sent; by default what has not
+ * reached the forge yet: pending and failed */
+static int
+api_outbox(struct paved_buf *body, int *status, paved_store *st,
+           const char *query)
+{
+    static const char *const all[] = {"pending", "failed", NULL};
+    struct evkeyvalq params;
+    struct paved_outbox_item **list = NULL;
+    const char *want[2] = {NULL, NULL};
+    const char *const *which = all;
+    const char *v;
+    long long limit = API_DEFAULT_LIMIT;
+    size_t n = 0, i, k, first = 1;
+    int error = 0;
+
+    TAILQ_INIT(&params);
+    if (query != NULL && evhttp_parse_query_str(query, &params) < 0)
+        return api_error(body, status, 400, "malformed query string");
+    if ((v = evhttp_find_header(&params, "limit")) != NULL &&
+        api_parse_count(&limit, v, 1, API_MAX_LIMIT) < 0) {
+        error = api_error(body, status, 400,
+                          "limit must be a number from 1 to 1000");
+        goto done;
+    }
+    if ((v = evhttp_find_header(&params, "status")) != NULL) {
+        if (strcmp(v, "pending") != 0 && strcmp(v, "failed") != 0 &&
+            strcmp(v, "sent") != 0) {
+            error = api_error(body, status, 400,
+                              "status must be pending, failed or sent");
+            goto done;
+        }
+        want[0] = v;
+        which = want;
+    }
+    if ((error = paved_buf_puts(body, "{\"outbox\":[")) < 0)
+        goto fail;
+    for (k = 0; which[k] != NULL; k++) {
+        if ((error = paved_store_outbox_list(&list, &n, st, which[k],
+                                             (size_t)limit)) < 0)
+            goto fail;
+        for (i = 0; i < n; i++) {
+            if ((!first && (error = paved_buf_putc(body, ',')) < 0) ||
+                (error = api_outbox_item(body, list[i])) < 0)
+                goto fail;
+            first = 0;
+        }
+        paved_outbox_list_free(list, n);
+        list = NULL;
+        n = 0;
+    }
+    if ((error = paved_buf_puts(body, "]}\n")) < 0)
+        goto fail;
+    *status = 200;
+    goto done;
+fail:
+    error = api_error(body, status, 500, paved_error_last());
+done:
+    paved_outbox_list_free(list, n);
+    evhttp_clear_headers(&params);
+    return error;
+}
+
+static int
+api_outbox_route(struct paved_buf *body, int *status,
+                 const struct paved_api_ctx *ctx, const char *method,
+                 const char *rest, const char *query)
+{
+    struct paved_outbox_item *it = NULL;
+    const char *slash;
+    int64_t id;
+    int error;
+
+    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
+        if (strcmp(method, "GET") != 0)
+            return api_error(body, status, 405, "use GET");
+        return api_outbox(body, status, ctx->ac_store, query);
+    }
+    rest++;
+    slash = strchr(rest, '/');
+    if (slash == NULL || strcmp(slash, "/retry") != 0)
+        return api_error(body, status, 404, "no such API path");
+    if (api_parse_id(&id, rest, (size_t)(slash - rest)) < 0)
+        return api_error(body, status, 400,
+                         "an outbox id is a positive number");
+    if (strcmp(method, "POST") != 0)
+        return api_error(body, status, 405, "use POST");
+    if ((error = paved_store_outbox_get(&it, ctx->ac_store, id)) < 0)
+        return api_error(body, status, error == PAVED_ENOTFOUND ? 404 : 500,
+                         paved_error_last());
+    if (strcmp(it->oi_status, "sent") == 0) {
+        paved_outbox_item_free(it);
+        return api_error(body, status, 409,
+                         "already delivered: the forge has this state");
+    }
+    paved_outbox_item_free(it);
+    if (paved_store_outbox_retry(ctx->ac_store, id) < 0)
+        return api_error(body, status, 503, paved_error_last());
+    /* the reporter's next pass reads it; its poll comes within a second */
+    paved_reporter_kick(ctx->ac_reporter);
+    *status = 202;
+    if (paved_buf_printf(body, "{\"id\":%lld,\"status\":\"pending\"}\n",
+                         (long long)id) < 0)
+        *status = 500;
+    return 0;
+}
+
 int
 paved_api_handle(struct paved_buf *body, int *status, const char **ctype,
                  const struct paved_api_ctx *ctx, const char *method,
@@ -523,5 +665,8 @@ paved_api_handle(struct paved_buf *body, int *status, const char **ctype,
     if (strncmp(path, runs, rl) == 0 && (path[rl] == '\0' || path[rl] == '/'))
         return api_runs_route(body, status, ctype, ctx, method, path + rl,
                               query);
+    if (strncmp(path, "/api/v1/outbox", 14) == 0 &&
+        (path[14] == '\0' || path[14] == '/'))
+        return api_outbox_route(body, status, ctx, method, path + 14, query);
     return api_error(body, status, 404, "no such API path");
 }

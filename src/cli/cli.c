@@ -29,6 +29,8 @@ cli_usage(FILE *fp)
                 "run\n"
                 "  replay DELIVERY                plan a stored delivery "
                 "again\n"
+                "  outbox [--state S] | retry ID  statuses not yet on the "
+                "forge\n"
                 "  config [--config FILE]         print the effective "
                 "configuration\n"
                 "  version                        print the version\n"
@@ -94,6 +96,8 @@ paved_cli_main(int argc, char **argv)
         return paved_cli_cancel(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)
         return paved_cli_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "outbox") == 0)
+        return paved_cli_outbox(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0)
         return cli_config(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

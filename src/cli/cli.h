@@ -11,6 +11,7 @@ int paved_cli_runs(int argc, char **argv);
 int paved_cli_logs(int argc, char **argv);
 int paved_cli_cancel(int argc, char **argv);
 int paved_cli_replay(int argc, char **argv);
+int paved_cli_outbox(int argc, char **argv);
 
 /* client.c: paved's API over HTTP */
 #include <stddef.h>

@@ -399,3 +399,72 @@ out:
     curl_global_cleanup();
     return rc;
 }
+
+/* `paved outbox [--status S] [--json]`, `paved outbox retry ID` */
+int
+paved_cli_outbox(int argc, char **argv)
+{
+    struct paved_buf body = PAVED_BUF_INIT(CLI_MAX_RESPONSE);
+    struct runs_opts o;
+    char path[256];
+    json_t *doc = NULL, *list, *it;
+    size_t i;
+    int rc;
+
+    if ((rc = runs_parse(&o, argc, argv, "outbox",
+                         "outbox [--state pending|failed|sent] [--json] "
+                         "[--url URL] | outbox retry ID",
+                         0, 1)) != 0)
+        return rc;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (o.ro_nargs >= 1) {
+        if (strcmp(o.ro_args[0], "retry") != 0 || o.ro_nargs != 2 ||
+            !runs_id_ok(o.ro_args[1], "outbox retry")) {
+            fprintf(stderr, "usage: paved outbox retry ID\n");
+            rc = PAVED_EXIT_USAGE;
+            goto out;
+        }
+        snprintf(path, sizeof(path), "/api/v1/outbox/%s/retry", o.ro_args[1]);
+        if ((rc = runs_call(&body, NULL, &o, "POST", path)) == 0) {
+            if (o.ro_json)
+                fputs(body.b_ptr ? body.b_ptr : "", stdout);
+            else
+                printf("outbox %s: queued to send again\n", o.ro_args[1]);
+        }
+        goto out;
+    }
+    if (o.ro_state != NULL &&
+        strspn(o.ro_state, "abcdefghijklmnopqrstuvwxyz") !=
+            strlen(o.ro_state)) {
+        fprintf(stderr, "paved outbox: --state is pending, failed or sent\n");
+        rc = PAVED_EXIT_USAGE;
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/api/v1/outbox?limit=%ld%s%s", o.ro_limit,
+             o.ro_state ? "&status=" : "", o.ro_state ? o.ro_state : "");
+    if ((rc = runs_call(&body, o.ro_json ? NULL : &doc, &o, "GET", path)) != 0)
+        goto out;
+    if (o.ro_json) {
+        fputs(body.b_ptr ? body.b_ptr : "", stdout);
+        goto out;
+    }
+    list = json_object_get(doc, "outbox");
+    printf("%-6s %-8s %-7s %-26s %-12s %-22s %-9s %-4s %s\n", "ID", "STATUS",
+           "FORGE", "REPO", "SHA", "CONTEXT", "STATE", "TRY", "LAST ERROR");
+    json_array_foreach(list, i, it)
+    {
+        char sha[16];
+        runs_short_sha(sha, cli_str(it, "sha"));
+        printf("%-6lld %-8s %-7s %-26s %-12s %-22s %-9s %-4lld %s\n",
+               (long long)json_integer_value(json_object_get(it, "id")),
+               cli_str(it, "status"), cli_str(it, "forge"), cli_str(it, "repo"),
+               sha, cli_str(it, "context"), cli_str(it, "state"),
+               (long long)json_integer_value(json_object_get(it, "attempts")),
+               cli_str(it, "last_error"));
+    }
+out:
+    json_decref(doc);
+    paved_buf_dispose(&body);
+    curl_global_cleanup();
+    return rc;
+}

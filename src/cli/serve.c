@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "cli/cli.h"
@@ -18,6 +19,7 @@
 #include "paved/metrics.h"
 #include "paved/pipeline.h"
 #include "paved/sched.h"
+#include "paved/reporter.h"
 #include "paved/server.h"
 #include "paved/workspace.h"
 #include "paved/store.h"
@@ -155,6 +157,8 @@ paved_cli_serve(int argc, char **argv)
     paved_metrics *metrics = NULL;
     paved_pipeline_set *pipelines = NULL;
     paved_sched *sched = NULL;
+    paved_reporter *reporter = NULL;
+    struct paved_reporter_deps rd;
     struct paved_sched_deps sd;
     struct paved_store_opts so;
     struct paved_server_deps deps;
@@ -163,7 +167,7 @@ paved_cli_serve(int argc, char **argv)
     enum paved_log_level level = PAVED_LOG_INFO;
     const char *path = NULL, *log_format = NULL;
     char addr[128], ms[32], *store_shown = NULL;
-    int i, git_ready = 0, rc = PAVED_EXIT_FAIL;
+    int i, git_ready = 0, curl_ready = 0, rc = PAVED_EXIT_FAIL;
 
     memset(&sv, 0, sizeof(sv));
     for (i = 1; i < argc; i++) {
@@ -224,7 +228,27 @@ paved_cli_serve(int argc, char **argv)
         goto out;
     }
     git_ready = 1;
+    /* once, before any thread: libcurl's global state is not thread-safe
+     * to set up */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        paved_log_kv(sv.sv_log, PAVED_LOG_ERROR, "cannot start", "error",
+                     "curl_global_init failed", NULL);
+        goto out;
+    }
+    curl_ready = 1;
+    memset(&rd, 0, sizeof(rd));
+    rd.rd_base = sv.sv_base;
+    rd.rd_config = cf;
+    rd.rd_store = store;
+    rd.rd_log = sv.sv_log;
+    rd.rd_metrics = metrics;
+    if (paved_reporter_new(&reporter, &rd) < 0) {
+        paved_log_kv(sv.sv_log, PAVED_LOG_ERROR, "cannot start", "error",
+                     paved_error_last(), NULL);
+        goto out;
+    }
     memset(&sd, 0, sizeof(sd));
+    sd.sd_reporter = reporter;
     sd.sd_base = sv.sv_base;
     sd.sd_config = cf;
     sd.sd_store = store;
@@ -239,6 +263,7 @@ paved_cli_serve(int argc, char **argv)
     }
     memset(&deps, 0, sizeof(deps));
     deps.sd_sched = sched;
+    deps.sd_reporter = reporter;
     deps.sd_base = sv.sv_base;
     deps.sd_config = cf;
     deps.sd_store = store;
@@ -292,6 +317,9 @@ out:
     paved_sched_stop(sched);
     paved_server_free(sv.sv_server);
     paved_sched_free(sched);
+    paved_reporter_free(reporter);
+    if (curl_ready)
+        curl_global_cleanup();
     if (git_ready)
         paved_workspace_global_shutdown();
     paved_store_close(store); /* commits what was submitted, then stops */

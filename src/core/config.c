@@ -95,6 +95,11 @@ static const struct config_key config_keys[] = {
     KEY(secrets_dir, CT_STRING, "", false, 0, NULL),
     KEY(git_token, CT_STRING, "", true, 0, NULL),
     KEY(git_ssh_key, CT_STRING, "", false, 0, NULL),
+    KEY(gitea_api_url, CT_STRING, "", false, 0, check_url_or_empty),
+    KEY(gitea_token, CT_STRING, "", true, 0, NULL),
+    KEY(gitlab_api_url, CT_STRING, "", false, 0, check_url_or_empty),
+    KEY(gitlab_api_token, CT_STRING, "", true, 0, NULL),
+    KEY(report_timeout, CT_DURATION, "10s", false, 1, NULL),
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -23,6 +23,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "paved/api.h"
+#include "paved/reporter.h"
 #include "paved/sched.h"
 #include "paved/crypto.h"
 #include "paved/error.h"
@@ -63,6 +64,7 @@ struct paved_server {
     const struct paved_config *srv_cfg;
     paved_store *srv_store;
     paved_sched *srv_sched; /* NULL: deliveries are stored, nothing runs */
+    paved_reporter *srv_reporter; /* may be NULL */
     paved_metrics *srv_metrics;
     paved_log *srv_log;
     struct evhttp *srv_http;
@@ -818,6 +820,7 @@ server_api(struct paved_server *srv, struct evhttp_request *req,
     ctx.ac_store = srv->srv_store;
     ctx.ac_sched = srv->srv_sched;
     ctx.ac_data_dir = srv->srv_cfg->cf_data_dir;
+    ctx.ac_reporter = srv->srv_reporter;
     if (paved_api_handle(&b, &status, &ctype, &ctx, method, path, query) < 0) {
         server_reply_json_error(srv, req, "/api", 404, "no such API path",
                                 start, NULL, NULL, NULL);
@@ -896,6 +899,7 @@ paved_server_new(paved_server **out, const struct paved_server_deps *d)
     srv->srv_cfg = cf;
     srv->srv_store = d->sd_store;
     srv->srv_sched = d->sd_sched;
+    srv->srv_reporter = d->sd_reporter;
     srv->srv_metrics = d->sd_metrics;
     srv->srv_log = d->sd_log;
     srv->srv_forge.fc_github_secrets =

@@ -88,6 +88,9 @@ plan_build(struct paved_store_plan **out, paved_sched *s,
             paved_log_kv(s->s_log, PAVED_LOG_DEBUG, "pipeline skipped",
                          "delivery", d->dl_id, "pipeline",
                          paved_pipeline_name(pl), "reason", why, NULL);
+            if (!force &&
+                (error = sched_report_skip(plan, s, pl, &ev, why)) < 0)
+                goto out;
             continue;
         }
         if ((r = sched_run_record(pl, &ev, d->dl_event_json, d->dl_seq)) ==
@@ -173,6 +176,8 @@ plan_done(struct paved_store_plan *plan, void *arg)
         paved_store_plan_free(plan);
         evtimer_add(s->s_retry_ev, &again);
     } else {
+        if (plan->pp_nitems > 0)
+            paved_reporter_kick(s->s_deps.sd_reporter);
         plan_log_runs(s, plan, seq);
         plan_adopt(s, plan);
     }

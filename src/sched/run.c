@@ -298,6 +298,12 @@ checkout_done(void *arg)
     }
     for (i = 0; i < r->r_nsteps; i++)
         sched_step_save(&r->r_steps[i]);
+    {
+        char desc[64];
+        snprintf(desc, sizeof(desc), "running: %zu step%s", r->r_nsteps,
+                 r->r_nsteps == 1 ? "" : "s");
+        sched_report(r, "running", desc);
+    }
     r->r_phase = SCHED_STEPS;
     sched_steps_pump(r);
 }

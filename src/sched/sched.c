@@ -182,7 +182,7 @@ sched_run_finish(struct sched_run *r)
 
     r->r_phase = SCHED_DONE;
     r->r_rec->ru_finished_ms = sched_now_ms();
-    sched_run_save(r);
+    sched_report_final(r);
     snprintf(id, sizeof(id), "%lld", (long long)r->r_rec->ru_id);
     snprintf(
         ms, sizeof(ms), "%lld",

@@ -122,6 +122,16 @@ int sched_run_start(struct sched_run *r);
 void sched_run_cancel(struct sched_run *r, const char *why);
 void sched_steps_pump(struct sched_run *r);
 
+/* report.c: outbox rows with the run's state (saves the run too) */
+void sched_report(struct sched_run *r, const char *state,
+                  const char *description);
+void sched_report_final(struct sched_run *r);
+/* a "skipped: why" success for a pipeline that did not match ev, when
+ * the skip is the pipeline's own filter */
+int sched_report_skip(struct paved_store_plan *plan, const paved_sched *s,
+                      const paved_pipeline *pl, const struct paved_event *ev,
+                      const char *why);
+
 /* stepenv.c */
 /* A NULL-terminated "K=V" environment for step st; *out: free each and
  * the array (sched_env_free). */

@@ -33,6 +33,15 @@ struct store_backend {
     int (*sb_run_list)(struct paved_run ***out, size_t *n, void *conn,
                        const struct paved_run_filter *f);
     int (*sb_run_get)(struct paved_run **out, void *conn, int64_t id);
+    /* outbox; put/update/retry inside a writer transaction */
+    int (*sb_outbox_put)(void *conn, const struct paved_outbox_item *it);
+    int (*sb_outbox_update)(void *conn, const struct paved_outbox_item *it);
+    int (*sb_outbox_retry)(void *conn, int64_t id);
+    int (*sb_outbox_list)(struct paved_outbox_item ***out, size_t *n,
+                          void *conn, const char *status, int64_t due_ms,
+                          size_t limit);
+    int (*sb_outbox_get)(struct paved_outbox_item **out, void *conn,
+                         int64_t id);
 };
 
 extern const struct store_backend store_backend_sqlite;

@@ -167,5 +167,35 @@ paved_store_plan_free(struct paved_store_plan *plan)
         return;
     paved_run_list_free(plan->pp_runs, plan->pp_nruns);
     paved_run_list_free(plan->pp_updates, plan->pp_nupdates);
+    paved_outbox_list_free(plan->pp_items, plan->pp_nitems);
     free(plan);
+}
+
+void
+paved_outbox_item_free(struct paved_outbox_item *it)
+{
+    if (it == NULL)
+        return;
+    free(it->oi_forge);
+    free(it->oi_repo);
+    free(it->oi_sha);
+    free(it->oi_context);
+    free(it->oi_state);
+    free(it->oi_description);
+    free(it->oi_target_url);
+    free(it->oi_status);
+    free(it->oi_last_error);
+    free(it);
+}
+
+void
+paved_outbox_list_free(struct paved_outbox_item **list, size_t n)
+{
+    size_t i;
+
+    if (list == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        paved_outbox_item_free(list[i]);
+    free(list);
 }

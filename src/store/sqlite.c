@@ -14,7 +14,7 @@
 #include "store/backend.h"
 #include "store/sqlite_int.h"
 
-#define SQLITE_SCHEMA_VERSION 2
+#define SQLITE_SCHEMA_VERSION 3
 
 /* Each step of the schema's history, applied in order inside one
  * transaction; user_version records how far a database has come. */
@@ -70,6 +70,26 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "  needs TEXT,"
     "  pid INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (run_id, idx)) WITHOUT ROWID;",
+    /* 3: the outbox of forge statuses */
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  forge TEXT NOT NULL,"
+    "  repo TEXT NOT NULL,"
+    "  sha TEXT NOT NULL,"
+    "  context TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  description TEXT,"
+    "  target_url TEXT,"
+    "  run_id INTEGER NOT NULL DEFAULT 0,"
+    "  version INTEGER NOT NULL DEFAULT 1,"
+    "  sent_version INTEGER NOT NULL DEFAULT 0,"
+    "  status TEXT NOT NULL DEFAULT 'pending',"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_ms INTEGER NOT NULL DEFAULT 0,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  last_error TEXT,"
+    "  UNIQUE (forge, repo, sha, context));"
+    "CREATE INDEX outbox_due ON outbox (next_ms) WHERE status = 'pending';",
 };
 
 int
@@ -537,4 +557,9 @@ const struct store_backend store_backend_sqlite = {
     .sb_delivery_unplanned = sqlite_delivery_unplanned,
     .sb_run_list = sqlite_run_list,
     .sb_run_get = sqlite_run_get,
+    .sb_outbox_put = sqlite_outbox_put,
+    .sb_outbox_update = sqlite_outbox_update,
+    .sb_outbox_retry = sqlite_outbox_retry,
+    .sb_outbox_list = sqlite_outbox_list,
+    .sb_outbox_get = sqlite_outbox_get,
 };

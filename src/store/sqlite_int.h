@@ -44,4 +44,12 @@ int sqlite_run_list(struct paved_run ***out, size_t *n, void *conn,
                     const struct paved_run_filter *f);
 int sqlite_run_get(struct paved_run **out, void *conn, int64_t id);
 
+/* sqlite_outbox.c */
+int sqlite_outbox_put(void *conn, const struct paved_outbox_item *it);
+int sqlite_outbox_update(void *conn, const struct paved_outbox_item *it);
+int sqlite_outbox_retry(void *conn, int64_t id);
+int sqlite_outbox_list(struct paved_outbox_item ***out, size_t *n, void *conn,
+                       const char *status, int64_t due_ms, size_t limit);
+int sqlite_outbox_get(struct paved_outbox_item **out, void *conn, int64_t id);
+
 #endif

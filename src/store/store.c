@@ -24,7 +24,9 @@ enum store_job_kind {
     STORE_JOB_PROBE,
     STORE_JOB_PLAN,
     STORE_JOB_RUN,
-    STORE_JOB_STEP
+    STORE_JOB_STEP,
+    STORE_JOB_OUTBOX_UPDATE,
+    STORE_JOB_OUTBOX_RETRY
 };
 
 struct store_job {
@@ -34,6 +36,9 @@ struct store_job {
     struct paved_store_plan *j_plan;
     struct paved_run *j_run;
     struct paved_step_rec *j_step;
+    struct paved_outbox_item **j_items; /* run saves: rows to upsert */
+    size_t j_nitems;
+    int64_t j_id;
     paved_store_plan_cb j_plan_cb;
     paved_store_cb j_cb;
     void *j_arg;
@@ -87,6 +92,7 @@ job_free(struct store_job *j)
     paved_run_free(j->j_run);
     paved_step_rec_dispose(j->j_step);
     free(j->j_step);
+    paved_outbox_list_free(j->j_items, j->j_nitems);
     free(j);
 }
 
@@ -187,6 +193,7 @@ store_run_batch(struct paved_store *st, struct store_job *batch, size_t n)
 {
     double t0 = store_now();
     struct store_job *j;
+    size_t i;
     int error = 0, any = 0;
 
     for (j = batch; j != NULL; j = j->j_next)
@@ -211,9 +218,22 @@ store_run_batch(struct paved_store *st, struct store_job *batch, size_t n)
             j->j_plan->pp_result = error == PAVED_EEXISTS ? error : 0;
             if (error == PAVED_EEXISTS)
                 error = 0;
+            else
+                for (i = 0; error == 0 && i < j->j_plan->pp_nitems; i++)
+                    error = st->st_be->sb_outbox_put(st->st_writer,
+                                                     j->j_plan->pp_items[i]);
             break;
         case STORE_JOB_RUN:
-            error = st->st_be->sb_run_save(st->st_writer, j->j_run);
+            if (j->j_run != NULL)
+                error = st->st_be->sb_run_save(st->st_writer, j->j_run);
+            for (i = 0; error == 0 && i < j->j_nitems; i++)
+                error = st->st_be->sb_outbox_put(st->st_writer, j->j_items[i]);
+            break;
+        case STORE_JOB_OUTBOX_UPDATE:
+            error = st->st_be->sb_outbox_update(st->st_writer, j->j_items[0]);
+            break;
+        case STORE_JOB_OUTBOX_RETRY:
+            error = st->st_be->sb_outbox_retry(st->st_writer, j->j_id);
             break;
         case STORE_JOB_STEP:
             error = st->st_be->sb_step_save(st->st_writer, j->j_step);
@@ -450,6 +470,101 @@ paved_store_run_save(paved_store *st, const struct paved_run *r)
     return store_enqueue(st, j);
 }
 
+static int
+store_item_copy(struct paved_outbox_item **out,
+                const struct paved_outbox_item *src)
+{
+    struct paved_outbox_item *c = calloc(1, sizeof(*c));
+    int failed = 0;
+
+    *out = c;
+    if (c == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    *c = *src;
+#define DUP(f)                                                                 \
+    do {                                                                       \
+        c->f = src->f != NULL ? strdup(src->f) : NULL;                         \
+        failed |= src->f != NULL && c->f == NULL;                              \
+    } while (0)
+    DUP(oi_forge);
+    DUP(oi_repo);
+    DUP(oi_sha);
+    DUP(oi_context);
+    DUP(oi_state);
+    DUP(oi_description);
+    DUP(oi_target_url);
+    DUP(oi_status);
+    DUP(oi_last_error);
+#undef DUP
+    if (failed)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int
+store_job_items(struct store_job *j, const struct paved_outbox_item *items,
+                size_t n)
+{
+    size_t i;
+    int error;
+
+    if (n == 0)
+        return 0;
+    if ((j->j_items = calloc(n, sizeof(*j->j_items))) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    for (i = 0; i < n; i++) {
+        j->j_nitems++;
+        if ((error = store_item_copy(&j->j_items[i], &items[i])) < 0)
+            return error;
+    }
+    return 0;
+}
+
+int
+paved_store_run_save_report(paved_store *st, const struct paved_run *r,
+                            const struct paved_outbox_item *items, size_t n,
+                            paved_store_cb cb, void *arg)
+{
+    struct store_job *j;
+    int error;
+
+    if ((j = store_job_new(STORE_JOB_RUN, cb, arg)) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    if ((r != NULL && (error = paved_run_copy(&j->j_run, r, 0)) < 0) ||
+        (error = store_job_items(j, items, n)) < 0) {
+        job_free(j);
+        return error;
+    }
+    return store_enqueue(st, j);
+}
+
+int
+paved_store_outbox_update(paved_store *st, const struct paved_outbox_item *it,
+                          paved_store_cb cb, void *arg)
+{
+    struct store_job *j;
+    int error;
+
+    if ((j = store_job_new(STORE_JOB_OUTBOX_UPDATE, cb, arg)) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    if ((error = store_job_items(j, it, 1)) < 0) {
+        job_free(j);
+        return error;
+    }
+    return store_enqueue(st, j);
+}
+
+int
+paved_store_outbox_retry(paved_store *st, int64_t id)
+{
+    struct store_job *j;
+
+    if ((j = store_job_new(STORE_JOB_OUTBOX_RETRY, NULL, NULL)) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    j->j_id = id;
+    return store_enqueue(st, j);
+}
+
 int
 paved_store_step_save(paved_store *st, const struct paved_step_rec *s)
 {
@@ -550,4 +665,26 @@ int
 paved_store_run_get(struct paved_run **out, paved_store *st, int64_t id)
 {
     return st->st_be->sb_run_get(out, st->st_reader, id);
+}
+
+int
+paved_store_outbox_due(struct paved_outbox_item ***out, size_t *n,
+                       paved_store *st, int64_t now_ms, size_t limit)
+{
+    return st->st_be->sb_outbox_list(out, n, st->st_reader, "pending", now_ms,
+                                     limit);
+}
+
+int
+paved_store_outbox_list(struct paved_outbox_item ***out, size_t *n,
+                        paved_store *st, const char *status, size_t limit)
+{
+    return st->st_be->sb_outbox_list(out, n, st->st_reader, status, -1, limit);
+}
+
+int
+paved_store_outbox_get(struct paved_outbox_item **out, paved_store *st,
+                       int64_t id)
+{
+    return st->st_be->sb_outbox_get(out, st->st_reader, id);
 }

@@ -290,6 +290,115 @@ test_saves_and_reads(void **state)
     assert_false(paved_run_state_final(PAVED_RUN_QUEUED));
 }
 
+static void
+on_saved(const struct paved_store_done *done, void *arg)
+{
+    struct fixture *f = arg;
+
+    assert_int_equal(done->sd_result, 0);
+    f->f_done++;
+}
+
+static void
+save_report(struct fixture *f, const char *state, const char *desc)
+{
+    struct paved_outbox_item it;
+
+    memset(&it, 0, sizeof(it));
+    it.oi_forge = "github";
+    it.oi_repo = "acme/shop";
+    it.oi_sha = "eeee555";
+    it.oi_context = "paved/service";
+    it.oi_state = (char *)state;
+    it.oi_description = (char *)desc;
+    it.oi_run = 1;
+    assert_int_equal(
+        paved_store_run_save_report(f->f_st, NULL, &it, 1, on_saved, f), 0);
+    wait_done(f, f->f_done + 1);
+}
+
+static struct paved_outbox_item *
+only_row(struct fixture *f, const char *status)
+{
+    struct paved_outbox_item **list = NULL, *it;
+    size_t n = 0;
+
+    assert_int_equal(paved_store_outbox_list(&list, &n, f->f_st, status, 10),
+                     0);
+    assert_int_equal(n, 1);
+    it = list[0];
+    list[0] = NULL;
+    paved_outbox_list_free(list, n);
+    return it;
+}
+
+/* The newest state wins in place; a send settles only the version it
+ * carried; failures and retries keep their row. */
+static void
+test_outbox_coalesces(void **state)
+{
+    struct fixture *f = *state;
+    struct paved_outbox_item **due = NULL, *it, upd;
+    size_t n = 0;
+
+    save_report(f, "running", "running: 2 steps");
+    save_report(f, "success", "passed in 3s");
+    it = only_row(f, "pending");
+    assert_string_equal(it->oi_state, "success");
+    assert_int_equal(it->oi_version, 2);
+    assert_int_equal(it->oi_sent_version, 0);
+
+    /* the reporter sends version 2; meanwhile a replay makes version 3 */
+    save_report(f, "running", "running: 2 steps");
+    memset(&upd, 0, sizeof(upd));
+    upd.oi_id = it->oi_id;
+    upd.oi_sent_version = 2;
+    upd.oi_status = "sent";
+    assert_int_equal(paved_store_outbox_update(f->f_st, &upd, NULL, NULL), 0);
+    save_report(f, "failure", "step \"test\" failed"); /* v4, flushes */
+    paved_outbox_item_free(it);
+    it = only_row(f, "pending");
+    assert_int_equal(it->oi_version, 4);
+    assert_int_equal(it->oi_sent_version, 2);
+    assert_string_equal(it->oi_state, "failure");
+
+    /* a retry later: not due now */
+    upd.oi_sent_version = 4;
+    upd.oi_status = "pending";
+    upd.oi_attempts = 1;
+    upd.oi_next_ms = 4102444800000LL; /* 2100 */
+    upd.oi_last_error = "HTTP 502: bad gateway";
+    assert_int_equal(paved_store_outbox_update(f->f_st, &upd, NULL, NULL), 0);
+    save_report(f, "failure", "step \"test\" failed"); /* v5: due again */
+    assert_int_equal(
+        paved_store_outbox_due(&due, &n, f->f_st, 1764219662000LL, 10), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(due[0]->oi_attempts, 0);
+    paved_outbox_list_free(due, n);
+
+    /* refused for good, then retried by hand */
+    upd.oi_sent_version = 5;
+    upd.oi_status = "failed";
+    upd.oi_next_ms = 0;
+    upd.oi_last_error = "HTTP 422: No commit found for SHA";
+    assert_int_equal(paved_store_outbox_update(f->f_st, &upd, NULL, NULL), 0);
+    assert_int_equal(paved_store_outbox_retry(f->f_st, it->oi_id), 0);
+    save_report(f, "failure", "step \"test\" failed"); /* v6 */
+    paved_outbox_item_free(it);
+    it = only_row(f, "pending");
+    assert_null(it->oi_last_error);
+    upd.oi_sent_version = 6;
+    upd.oi_status = "sent";
+    assert_int_equal(paved_store_outbox_update(f->f_st, &upd, NULL, NULL), 0);
+    save_report(f, "failure", "step \"test\" failed"); /* v7 */
+    paved_outbox_item_free(it);
+    it = only_row(f, "pending");
+    assert_int_equal(it->oi_sent_version, 6);
+    paved_outbox_item_free(it);
+    assert_int_equal(paved_store_outbox_get(&it, f->f_st, 999),
+                     PAVED_ENOTFOUND);
+}
+
 int
 main(void)
 {
@@ -298,6 +407,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_fold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_saves_and_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_coalesces, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

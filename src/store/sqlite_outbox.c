@@ -1,0 +1,244 @@
+/* SQLite backend, the outbox: upserts that make the newest state win,
+ * the sent-version bookkeeping, and the reads of the reporter and API.
+ * Statements are prepared per call: the outbox sees a few writes a run,
+ * not thousands a second. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "paved/error.h"
+#include "store/sqlite_int.h"
+
+static int64_t
+ob_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+ob_bind_text(sqlite3_stmt *st, int col, const char *s)
+{
+    if (s != NULL)
+        sqlite3_bind_text(st, col, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+static int
+ob_exec(struct sqlite_conn *sc, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(sc->sc_db, what);
+    return 0;
+}
+
+int
+sqlite_outbox_put(void *conn, const struct paved_outbox_item *it)
+{
+    struct sqlite_conn *sc = conn;
+    sqlite3_stmt *st = NULL;
+
+    /* a newer state for the same commit and context replaces the older
+     * one and is sent again from the first attempt */
+    if (sqlite3_prepare_v2(
+            sc->sc_db,
+            "INSERT INTO outbox (forge, repo, sha, context, state,"
+            " description, target_url, run_id, updated_ms)"
+            " VALUES (?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (forge, repo, sha, context) DO UPDATE SET"
+            " state = excluded.state, description = excluded.description,"
+            " target_url = excluded.target_url, run_id = excluded.run_id,"
+            " updated_ms = excluded.updated_ms, version = version + 1,"
+            " status = 'pending', attempts = 0, next_ms = 0,"
+            " last_error = NULL",
+            -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(sc->sc_db, "outbox put");
+    sqlite3_bind_text(st, 1, it->oi_forge, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, it->oi_repo, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, it->oi_sha, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, it->oi_context, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, it->oi_state, -1, SQLITE_STATIC);
+    ob_bind_text(st, 6, it->oi_description);
+    ob_bind_text(st, 7, it->oi_target_url);
+    sqlite3_bind_int64(st, 8, it->oi_run);
+    sqlite3_bind_int64(st, 9, ob_now_ms());
+    return ob_exec(sc, st, "outbox put");
+}
+
+int
+sqlite_outbox_update(void *conn, const struct paved_outbox_item *it)
+{
+    struct sqlite_conn *sc = conn;
+    sqlite3_stmt *st = NULL;
+    int sent = it->oi_status != NULL && strcmp(it->oi_status, "sent") == 0;
+
+    /* Only the version that was sent is settled: a change committed while
+     * the request was in flight keeps the row pending. */
+    if (sqlite3_prepare_v2(sc->sc_db,
+                           sent
+                               ? "UPDATE outbox SET sent_version = ?1,"
+                                 " status = CASE WHEN version = ?1 THEN 'sent'"
+                                 " ELSE 'pending' END, last_error = NULL"
+                                 " WHERE id = ?2 AND sent_version < ?1"
+                               : "UPDATE outbox SET status = ?3, attempts = ?4,"
+                                 " next_ms = ?5, last_error = ?6"
+                                 " WHERE id = ?2 AND version = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(sc->sc_db, "outbox update");
+    sqlite3_bind_int64(st, 1, it->oi_sent_version);
+    sqlite3_bind_int64(st, 2, it->oi_id);
+    if (!sent) {
+        ob_bind_text(st, 3, it->oi_status);
+        sqlite3_bind_int(st, 4, (int)it->oi_attempts);
+        sqlite3_bind_int64(st, 5, it->oi_next_ms);
+        ob_bind_text(st, 6, it->oi_last_error);
+    }
+    return ob_exec(sc, st, "outbox update");
+}
+
+int
+sqlite_outbox_retry(void *conn, int64_t id)
+{
+    struct sqlite_conn *sc = conn;
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(sc->sc_db,
+                           "UPDATE outbox SET status = 'pending', attempts = 0,"
+                           " next_ms = 0 WHERE id = ? AND status != 'sent'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(sc->sc_db, "outbox retry");
+    sqlite3_bind_int64(st, 1, id);
+    return ob_exec(sc, st, "outbox retry");
+}
+
+#define OB_COLUMNS                                                             \
+    "id, forge, repo, sha, context, state, description, target_url, run_id, "  \
+    "version, sent_version, status, attempts, next_ms, updated_ms, "           \
+    "last_error FROM outbox "
+
+static char *
+ob_text(sqlite3_stmt *st, int col, int *failed)
+{
+    char *s;
+
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    if ((s = sq_text(st, col)) == NULL)
+        *failed = 1;
+    return s;
+}
+
+static int
+ob_row(struct paved_outbox_item **out, sqlite3_stmt *st)
+{
+    struct paved_outbox_item *it = calloc(1, sizeof(*it));
+    int failed = 0;
+
+    if (it == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    it->oi_id = sqlite3_column_int64(st, 0);
+    it->oi_forge = ob_text(st, 1, &failed);
+    it->oi_repo = ob_text(st, 2, &failed);
+    it->oi_sha = ob_text(st, 3, &failed);
+    it->oi_context = ob_text(st, 4, &failed);
+    it->oi_state = ob_text(st, 5, &failed);
+    it->oi_description = ob_text(st, 6, &failed);
+    it->oi_target_url = ob_text(st, 7, &failed);
+    it->oi_run = sqlite3_column_int64(st, 8);
+    it->oi_version = sqlite3_column_int64(st, 9);
+    it->oi_sent_version = sqlite3_column_int64(st, 10);
+    it->oi_status = ob_text(st, 11, &failed);
+    it->oi_attempts = (unsigned)sqlite3_column_int(st, 12);
+    it->oi_next_ms = sqlite3_column_int64(st, 13);
+    it->oi_updated_ms = sqlite3_column_int64(st, 14);
+    it->oi_last_error = ob_text(st, 15, &failed);
+    if (failed || it->oi_forge == NULL || it->oi_status == NULL) {
+        paved_outbox_item_free(it);
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    }
+    *out = it;
+    return 0;
+}
+
+int
+sqlite_outbox_list(struct paved_outbox_item ***out, size_t *n, void *conn,
+                   const char *status, int64_t due_ms, size_t limit)
+{
+    struct sqlite_conn *sc = conn;
+    struct paved_outbox_item **list = NULL;
+    sqlite3_stmt *st = NULL;
+    size_t count = 0;
+    int rc = SQLITE_DONE, error = 0;
+    const char *sql;
+
+    *out = NULL;
+    *n = 0;
+    if (limit == 0)
+        return 0;
+    if (due_ms >= 0)
+        sql = "SELECT " OB_COLUMNS "WHERE status = 'pending' AND next_ms <= ?2"
+              " ORDER BY updated_ms, id LIMIT ?3";
+    else if (status != NULL)
+        sql = "SELECT " OB_COLUMNS "WHERE status = ?1"
+              " ORDER BY updated_ms DESC, id DESC LIMIT ?3";
+    else
+        sql = "SELECT " OB_COLUMNS "ORDER BY updated_ms DESC, id DESC LIMIT ?3";
+    if (sqlite3_prepare_v2(sc->sc_db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(sc->sc_db, "list outbox");
+    if (due_ms < 0 && status != NULL)
+        sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+    if (due_ms >= 0)
+        sqlite3_bind_int64(st, 2, due_ms);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+    if ((list = calloc(limit, sizeof(*list))) == NULL) {
+        error = paved_error_set(PAVED_ENOMEM, "out of memory");
+        goto out;
+    }
+    while (count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((error = ob_row(&list[count], st)) < 0)
+            goto out;
+        count++;
+    }
+    if (count < limit && rc != SQLITE_DONE) {
+        error = sq_fail(sc->sc_db, "list outbox");
+        goto out;
+    }
+    *out = list;
+    *n = count;
+    list = NULL;
+out:
+    if (list != NULL)
+        paved_outbox_list_free(list, count);
+    sqlite3_finalize(st);
+    return error;
+}
+
+int
+sqlite_outbox_get(struct paved_outbox_item **out, void *conn, int64_t id)
+{
+    struct sqlite_conn *sc = conn;
+    sqlite3_stmt *st = NULL;
+    int rc, error;
+
+    *out = NULL;
+    if (sqlite3_prepare_v2(sc->sc_db, "SELECT " OB_COLUMNS "WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sq_fail(sc->sc_db, "get outbox row");
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        error = ob_row(out, st);
+    else if (rc == SQLITE_DONE)
+        error = paved_error_set(PAVED_ENOTFOUND, "no outbox entry %lld",
+                                (long long)id);
+    else
+        error = sq_fail(sc->sc_db, "get outbox row");
+    sqlite3_finalize(st);
+    return error;
+}
