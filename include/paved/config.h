@@ -50,6 +50,7 @@ struct paved_config {
     char *cf_gitlab_api_url;       /* gitlab_api_url: statuses; "" = none */
     char *cf_gitlab_api_token;     /* gitlab_api_token (secret) */
     unsigned cf_report_timeout;    /* report_timeout: one forge request */
+    bool cf_report_steps;          /* report_steps: a context per step too */
 };
 
 /* Load path (NULL: defaults only), then apply overrides from envp (NULL:

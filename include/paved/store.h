@@ -237,6 +237,10 @@ void paved_outbox_list_free(struct paved_outbox_item **list, size_t n);
 
 /* paved_store_run_save, plus outbox rows (oi_forge .. oi_run) upserted in
  * the same transaction. The items are copied. */
+int paved_store_step_save_report(paved_store *st,
+                                 const struct paved_step_rec *s,
+                                 const struct paved_outbox_item *items,
+                                 size_t n, paved_store_cb cb, void *arg);
 int paved_store_run_save_report(paved_store *st, const struct paved_run *r,
                                 const struct paved_outbox_item *items, size_t n,
                                 paved_store_cb cb, void *arg);

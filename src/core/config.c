@@ -100,6 +100,7 @@ static const struct config_key config_keys[] = {
     KEY(gitlab_api_url, CT_STRING, "", false, 0, check_url_or_empty),
     KEY(gitlab_api_token, CT_STRING, "", true, 0, NULL),
     KEY(report_timeout, CT_DURATION, "10s", false, 1, NULL),
+    KEY(report_steps, CT_BOOL, "false", false, 0, NULL),
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

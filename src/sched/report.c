@@ -99,6 +99,62 @@ sched_report_final(struct sched_run *r)
     sched_report(r, paved_run_state_name(rec->ru_state), desc);
 }
 
+int
+sched_report_step(struct sched_step *st)
+{
+    struct sched_run *r = st->ss_run;
+    paved_sched *s = r->r_sched;
+    const struct paved_step_rec *rec = &st->ss_rec;
+    const char *forge = paved_forge_name(r->r_ev.ev_forge);
+    struct paved_outbox_item it;
+    char context[256], desc[256];
+    const char *state;
+    int error;
+
+    if (!s->s_cf->cf_report_steps || s->s_deps.sd_reporter == NULL ||
+        !paved_reporter_configured(s->s_cf, forge) ||
+        rec->sr_state == PAVED_RUN_QUEUED)
+        return 0;
+    snprintf(context, sizeof(context), "paved/%s/%s", r->r_rec->ru_pipeline,
+             rec->sr_name);
+    switch (rec->sr_state) {
+    case PAVED_RUN_RUNNING:
+        state = "running";
+        snprintf(desc, sizeof(desc), "running (attempt %u)", rec->sr_attempts);
+        break;
+    case PAVED_RUN_SKIPPED:
+        /* a skipped step must not hold a required check */
+        state = "success";
+        snprintf(desc, sizeof(desc), "skipped: %s",
+                 rec->sr_reason ? rec->sr_reason : "");
+        break;
+    case PAVED_RUN_SUCCESS:
+        state = "success";
+        snprintf(desc, sizeof(desc), "passed");
+        break;
+    default:
+        state = paved_run_state_name(rec->sr_state);
+        snprintf(desc, sizeof(desc), "%s",
+                 rec->sr_reason ? rec->sr_reason : state);
+    }
+    memset(&it, 0, sizeof(it));
+    it.oi_forge = (char *)forge;
+    it.oi_repo = r->r_rec->ru_repo;
+    it.oi_sha = r->r_rec->ru_sha;
+    it.oi_context = context;
+    it.oi_state = (char *)state;
+    it.oi_description = desc;
+    it.oi_target_url = report_target(s, r->r_rec->ru_id);
+    it.oi_run = r->r_rec->ru_id;
+    error = paved_store_step_save_report(s->s_store, rec, &it, 1,
+                                         report_committed, s);
+    free(it.oi_target_url);
+    if (error < 0)
+        paved_log_kv(s->s_log, PAVED_LOG_ERROR, "cannot save step", "error",
+                     paved_error_last(), NULL);
+    return 1;
+}
+
 /* Skips worth a status: the pipeline applies to this repository and
  * event kind, and its own filters passed the commit by. */
 static int

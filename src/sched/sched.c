@@ -74,6 +74,8 @@ sched_step_save(struct sched_step *st)
 {
     paved_sched *s = st->ss_run->r_sched;
 
+    if (sched_report_step(st))
+        return;
     if (paved_store_step_save(s->s_store, &st->ss_rec) < 0)
         paved_log_kv(s->s_log, PAVED_LOG_ERROR, "cannot save step", "error",
                      paved_error_last(), NULL);

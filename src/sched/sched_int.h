@@ -126,6 +126,9 @@ void sched_steps_pump(struct sched_run *r);
 void sched_report(struct sched_run *r, const char *state,
                   const char *description);
 void sched_report_final(struct sched_run *r);
+/* With report_steps: saves the step with its own context's row and
+ * returns 1; 0 when the caller saves it plainly. */
+int sched_report_step(struct sched_step *st);
 /* a "skipped: why" success for a pipeline that did not match ev, when
  * the skip is the pipeline's own filter */
 int sched_report_skip(struct paved_store_plan *plan, const paved_sched *s,

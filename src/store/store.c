@@ -237,6 +237,8 @@ store_run_batch(struct paved_store *st, struct store_job *batch, size_t n)
             break;
         case STORE_JOB_STEP:
             error = st->st_be->sb_step_save(st->st_writer, j->j_step);
+            for (i = 0; error == 0 && i < j->j_nitems; i++)
+                error = st->st_be->sb_outbox_put(st->st_writer, j->j_items[i]);
             break;
         }
         if (error < 0) {
@@ -566,19 +568,31 @@ paved_store_outbox_retry(paved_store *st, int64_t id)
 }
 
 int
-paved_store_step_save(paved_store *st, const struct paved_step_rec *s)
+paved_store_step_save_report(paved_store *st, const struct paved_step_rec *s,
+                             const struct paved_outbox_item *items, size_t n,
+                             paved_store_cb cb, void *arg)
 {
     struct store_job *j;
     int error;
 
-    if ((j = store_job_new(STORE_JOB_STEP, NULL, NULL)) == NULL)
+    if ((j = store_job_new(STORE_JOB_STEP, cb, arg)) == NULL)
         return paved_error_set(PAVED_ENOMEM, "out of memory");
     if ((j->j_step = calloc(1, sizeof(*j->j_step))) == NULL ||
-        (error = paved_step_rec_copy(j->j_step, s)) < 0) {
+        paved_step_rec_copy(j->j_step, s) < 0) {
         job_free(j);
         return paved_error_set(PAVED_ENOMEM, "out of memory");
     }
+    if ((error = store_job_items(j, items, n)) < 0) {
+        job_free(j);
+        return error;
+    }
     return store_enqueue(st, j);
+}
+
+int
+paved_store_step_save(paved_store *st, const struct paved_step_rec *s)
+{
+    return paved_store_step_save_report(st, s, NULL, 0, NULL, NULL);
 }
 
 int
