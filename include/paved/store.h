@@ -253,9 +253,11 @@ int paved_store_outbox_update(paved_store *st,
 /* A failed (or pending) row is sent again now: PAVED_ENOTFOUND checked by
  * the caller with paved_store_outbox_get first. */
 int paved_store_outbox_retry(paved_store *st, int64_t id);
-/* Rows with status pending and next_ms <= now_ms, oldest change first. */
+/* Rows of forge (NULL: any) with status pending and next_ms <= now_ms,
+ * oldest change first. */
 int paved_store_outbox_due(struct paved_outbox_item ***out, size_t *n,
-                           paved_store *st, int64_t now_ms, size_t limit);
+                           paved_store *st, const char *forge, int64_t now_ms,
+                           size_t limit);
 /* status NULL: any; newest change first. */
 int paved_store_outbox_list(struct paved_outbox_item ***out, size_t *n,
                             paved_store *st, const char *status, size_t limit);

@@ -541,36 +541,52 @@ rp_start(struct paved_reporter *rp, struct paved_outbox_item *it, int forge)
     return 0;
 }
 
+/* One forge's due rows: asked for per forge, so that rows a forge cannot
+ * take now (not configured, rate limited, paced) never fill the batch
+ * and starve another forge's. */
 static void
-rp_pass(struct paved_reporter *rp)
+rp_pass_forge(struct paved_reporter *rp, int forge, int64_t now)
 {
+    struct rp_forge *fg = &rp->rp_forges[forge];
     struct paved_outbox_item **list = NULL;
-    int64_t now = rp_now_ms();
-    size_t n = 0, i;
+    struct rp_settle *t;
+    size_t n = 0, i, busy = rp->rp_inflight;
 
-    if (rp->rp_inflight >= RP_MAX_INFLIGHT)
+    if (!fg->f_on || now < fg->f_blocked_until)
         return;
-    if (paved_store_outbox_due(&list, &n, rp->rp_store, now, RP_BATCH) < 0) {
+    for (t = rp->rp_settling; t != NULL; t = t->t_next)
+        busy++;
+    /* rows in flight or settling come back too: read past them */
+    if (paved_store_outbox_due(&list, &n, rp->rp_store, rp_forge_names[forge],
+                               now, RP_BATCH + busy) < 0) {
         paved_log_kv(rp->rp_log, PAVED_LOG_ERROR, "cannot read the outbox",
                      "error", paved_error_last(), NULL);
         return;
     }
     for (i = 0; i < n; i++) {
-        int forge = rp_forge_index(list[i]->oi_forge);
-        struct rp_forge *fg;
         if (rp->rp_inflight >= RP_MAX_INFLIGHT)
             break;
-        if (forge < 0 || rp_inflight_row(rp, list[i]->oi_id))
+        if (rp_inflight_row(rp, list[i]->oi_id))
             continue;
-        fg = &rp->rp_forges[forge];
-        if (!fg->f_on || now < fg->f_blocked_until || !rp_pace_ok(fg, now))
-            continue;
+        if (!rp_pace_ok(fg, now))
+            break;
         if (rp_start(rp, list[i], forge) < 0)
             paved_log_kv(rp->rp_log, PAVED_LOG_ERROR, "cannot send a report",
                          "error", paved_error_last(), NULL);
         list[i] = NULL; /* rp_start owns it */
     }
     paved_outbox_list_free(list, n);
+}
+
+static void
+rp_pass(struct paved_reporter *rp)
+{
+    int64_t now = rp_now_ms();
+    int forge;
+
+    for (forge = 0; forge < RP__FORGES; forge++)
+        if (rp->rp_inflight < RP_MAX_INFLIGHT)
+            rp_pass_forge(rp, forge, now);
 }
 
 static void

@@ -37,6 +37,8 @@ struct store_backend {
     int (*sb_outbox_put)(void *conn, const struct paved_outbox_item *it);
     int (*sb_outbox_update)(void *conn, const struct paved_outbox_item *it);
     int (*sb_outbox_retry)(void *conn, int64_t id);
+    /* due_ms >= 0: pending rows due then, of forge `key` (NULL: any);
+     * due_ms < 0: rows with status `key` (NULL: any) */
     int (*sb_outbox_list)(struct paved_outbox_item ***out, size_t *n,
                           void *conn, const char *status, int64_t due_ms,
                           size_t limit);

@@ -181,7 +181,10 @@ sqlite_outbox_list(struct paved_outbox_item ***out, size_t *n, void *conn,
     *n = 0;
     if (limit == 0)
         return 0;
-    if (due_ms >= 0)
+    if (due_ms >= 0 && status != NULL)
+        sql = "SELECT " OB_COLUMNS "WHERE status = 'pending' AND next_ms <= ?2"
+              " AND forge = ?1 ORDER BY updated_ms, id LIMIT ?3";
+    else if (due_ms >= 0)
         sql = "SELECT " OB_COLUMNS "WHERE status = 'pending' AND next_ms <= ?2"
               " ORDER BY updated_ms, id LIMIT ?3";
     else if (status != NULL)
@@ -191,7 +194,7 @@ sqlite_outbox_list(struct paved_outbox_item ***out, size_t *n, void *conn,
         sql = "SELECT " OB_COLUMNS "ORDER BY updated_ms DESC, id DESC LIMIT ?3";
     if (sqlite3_prepare_v2(sc->sc_db, sql, -1, &st, NULL) != SQLITE_OK)
         return sq_fail(sc->sc_db, "list outbox");
-    if (due_ms < 0 && status != NULL)
+    if (status != NULL) /* the status, or with due_ms the forge */
         sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
     if (due_ms >= 0)
         sqlite3_bind_int64(st, 2, due_ms);

@@ -683,9 +683,10 @@ paved_store_run_get(struct paved_run **out, paved_store *st, int64_t id)
 
 int
 paved_store_outbox_due(struct paved_outbox_item ***out, size_t *n,
-                       paved_store *st, int64_t now_ms, size_t limit)
+                       paved_store *st, const char *forge, int64_t now_ms,
+                       size_t limit)
 {
-    return st->st_be->sb_outbox_list(out, n, st->st_reader, "pending", now_ms,
+    return st->st_be->sb_outbox_list(out, n, st->st_reader, forge, now_ms,
                                      limit);
 }
 

@@ -371,7 +371,8 @@ test_outbox_coalesces(void **state)
     assert_int_equal(paved_store_outbox_update(f->f_st, &upd, NULL, NULL), 0);
     save_report(f, "failure", "step \"test\" failed"); /* v5: due again */
     assert_int_equal(
-        paved_store_outbox_due(&due, &n, f->f_st, 1764219662000LL, 10), 0);
+        paved_store_outbox_due(&due, &n, f->f_st, NULL, 1764219662000LL, 10),
+        0);
     assert_int_equal(n, 1);
     assert_int_equal(due[0]->oi_attempts, 0);
     paved_outbox_list_free(due, n);
