@@ -91,6 +91,18 @@ sched_report_final(struct sched_run *r)
                 (long long)((rec->ru_finished_ms - rec->ru_started_ms + 999) /
                             1000));
         break;
+    case PAVED_RUN_ERROR:
+        /* a checkout's or a secret's failure names URLs and local paths:
+         * the forge (often public) gets the stage, the run has the rest */
+        if (rec->ru_reason != NULL &&
+            (strncmp(rec->ru_reason, "checkout failed", 15) == 0 ||
+             strncmp(rec->ru_reason, "secrets", 7) == 0)) {
+            snprintf(desc, sizeof(desc), "%.*s: details in paved run %lld",
+                     (int)strcspn(rec->ru_reason, ":"), rec->ru_reason,
+                     (long long)rec->ru_id);
+            break;
+        }
+        /* fall through */
     default:
         snprintf(desc, sizeof(desc), "%s",
                  rec->ru_reason != NULL ? rec->ru_reason

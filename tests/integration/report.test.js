@@ -224,8 +224,9 @@ T, (t) => withForge(t, { prefix: '/api/v3' }, async (ctx, gh) => {
 }));
 
 test('a checkout that fails [FAKE GitHub, validated against ' +
-    '@octokit/openapi]: error with the reason, cut to 140 characters, and ' +
-    'no credential of the clone URL reaches the forge',
+    '@octokit/openapi]: error naming the stage and the run (the reason, ' +
+    'with its URL and paths, stays in paved), and no credential of the ' +
+    'clone URL reaches the forge',
 T, (t) => withForge(t, {}, async (ctx, gh) => {
     reportPipeline(ctx, 'ci');
     const repo = ctx.repo('acme/creds');
@@ -247,7 +248,10 @@ T, (t) => withForge(t, {}, async (ctx, gh) => {
     const st = gh.statuses().at(-1);
     assertGithubRequest(st.rec, { repo: 'acme/creds', sha });
     assert.equal(st.state, 'error');
-    assert.equal(st.description, cut140(run.reason));
+    assert.match(run.reason, /^checkout failed: /);
+    assert.equal(st.description,
+        `checkout failed: details in paved run ${run.id}`);
+    assert.ok(!st.description.includes('127.0.0.1'), st.description);
     for (const r of gh.requests)
         assert.ok(!r.raw.includes(PW), `the clone password reached the ` +
             `forge: ${r.raw}`);
