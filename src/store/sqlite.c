@@ -425,6 +425,30 @@ sq_delivery_row(struct paved_delivery **out, sqlite3_stmt *st, int with_payload)
     return 0;
 }
 
+int
+sq_delivery_slot(void *slot, sqlite3_stmt *st, void *arg)
+{
+    return sq_delivery_row(slot, st, *(const int *)arg);
+}
+
+int
+sq_collect(void *list, size_t elem, size_t *count, size_t limit,
+           sqlite3_stmt *st, sqlite3 *db, const char *what, sq_row_fn fn,
+           void *arg)
+{
+    int rc = SQLITE_DONE, error;
+
+    *count = 0;
+    while (*count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((error = fn((char *)list + *count * elem, st, arg)) < 0)
+            return error;
+        (*count)++;
+    }
+    if (*count < limit && rc != SQLITE_DONE)
+        return sq_fail(db, what);
+    return 0;
+}
+
 static int
 sqlite_delivery_list(struct paved_delivery ***out, size_t *n, void *arg,
                      size_t limit, int64_t before_seq, int with_payload)
@@ -433,7 +457,7 @@ sqlite_delivery_list(struct paved_delivery ***out, size_t *n, void *arg,
     struct paved_delivery **list = NULL;
     sqlite3_stmt *st = NULL;
     size_t count = 0;
-    int rc, error = 0;
+    int wp = with_payload, error = 0;
 
     *out = NULL;
     *n = 0;
@@ -455,15 +479,9 @@ sqlite_delivery_list(struct paved_delivery ***out, size_t *n, void *arg,
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
         goto out;
     }
-    while (count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((error = sq_delivery_row(&list[count], st, with_payload)) < 0)
-            goto out;
-        count++;
-    }
-    if (count < limit && rc != SQLITE_DONE) {
-        error = sq_fail(sc->sc_db, "list deliveries");
+    if ((error = sq_collect(list, sizeof(*list), &count, limit, st, sc->sc_db,
+                            "list deliveries", sq_delivery_slot, &wp)) < 0)
         goto out;
-    }
     *out = list;
     *n = count;
     list = NULL;

@@ -29,6 +29,16 @@ int sq_step_done(sqlite3_stmt *st, sqlite3 *db, const char *what);
 char *sq_text(sqlite3_stmt *st, int col);
 int sq_delivery_row(struct paved_delivery **out, sqlite3_stmt *st,
                     int with_payload);
+/* Reads one row into slot (a pointer in the caller's array). */
+typedef int (*sq_row_fn)(void *slot, sqlite3_stmt *st, void *arg);
+/* Steps st into list (an array of limit pointers, each elem bytes) until
+ * limit rows or the end; *count is how many were filled, also on error
+ * (the caller frees them). what names the query in the error. */
+int sq_collect(void *list, size_t elem, size_t *count, size_t limit,
+               sqlite3_stmt *st, sqlite3 *db, const char *what, sq_row_fn fn,
+               void *arg);
+/* sq_row_fn for deliveries; arg points to an int: with_payload */
+int sq_delivery_slot(void *slot, sqlite3_stmt *st, void *arg);
 
 #define SQLITE_COLUMNS                                                         \
     "seq, forge, delivery_id, event, kind, status, received_ms, event_json, "  \

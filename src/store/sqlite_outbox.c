@@ -166,6 +166,13 @@ ob_row(struct paved_outbox_item **out, sqlite3_stmt *st)
     return 0;
 }
 
+static int
+ob_row_slot(void *slot, sqlite3_stmt *st, void *arg)
+{
+    (void)arg;
+    return ob_row(slot, st);
+}
+
 int
 sqlite_outbox_list(struct paved_outbox_item ***out, size_t *n, void *conn,
                    const char *status, int64_t due_ms, size_t limit)
@@ -174,7 +181,7 @@ sqlite_outbox_list(struct paved_outbox_item ***out, size_t *n, void *conn,
     struct paved_outbox_item **list = NULL;
     sqlite3_stmt *st = NULL;
     size_t count = 0;
-    int rc = SQLITE_DONE, error = 0;
+    int error = 0;
     const char *sql;
 
     *out = NULL;
@@ -203,15 +210,9 @@ sqlite_outbox_list(struct paved_outbox_item ***out, size_t *n, void *conn,
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
         goto out;
     }
-    while (count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((error = ob_row(&list[count], st)) < 0)
-            goto out;
-        count++;
-    }
-    if (count < limit && rc != SQLITE_DONE) {
-        error = sq_fail(sc->sc_db, "list outbox");
+    if ((error = sq_collect(list, sizeof(*list), &count, limit, st, sc->sc_db,
+                            "list outbox", ob_row_slot, NULL)) < 0)
         goto out;
-    }
     *out = list;
     *n = count;
     list = NULL;

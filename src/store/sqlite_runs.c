@@ -190,7 +190,7 @@ sqlite_delivery_unplanned(struct paved_delivery ***out, size_t *n, void *conn,
     struct paved_delivery **list = NULL;
     sqlite3_stmt *st = NULL;
     size_t count = 0;
-    int rc = SQLITE_DONE, error = 0;
+    int no_payload = 0, error = 0;
 
     *out = NULL;
     *n = 0;
@@ -208,15 +208,10 @@ sqlite_delivery_unplanned(struct paved_delivery ***out, size_t *n, void *conn,
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
         goto out;
     }
-    while (count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((error = sq_delivery_row(&list[count], st, 0)) < 0)
-            goto out;
-        count++;
-    }
-    if (count < limit && rc != SQLITE_DONE) {
-        error = sq_fail(sc->sc_db, "list unplanned deliveries");
+    if ((error = sq_collect(list, sizeof(*list), &count, limit, st, sc->sc_db,
+                            "list unplanned deliveries", sq_delivery_slot,
+                            &no_payload)) < 0)
         goto out;
-    }
     *out = list;
     *n = count;
     list = NULL;
@@ -283,6 +278,13 @@ sq_run_row(struct paved_run **out, sqlite3_stmt *st)
     return 0;
 }
 
+static int
+sq_run_slot(void *slot, sqlite3_stmt *st, void *arg)
+{
+    (void)arg;
+    return sq_run_row(slot, st);
+}
+
 int
 sqlite_run_list(struct paved_run ***out, size_t *n, void *conn,
                 const struct paved_run_filter *f)
@@ -293,7 +295,7 @@ sqlite_run_list(struct paved_run ***out, size_t *n, void *conn,
     sqlite3_stmt *st = NULL;
     size_t count = 0, limit = f->rf_limit > 0 ? f->rf_limit : 50;
     char sha_like[128];
-    int rc = SQLITE_DONE, col = 1, error = 0;
+    int col = 1, error = 0;
 
     *out = NULL;
     *n = 0;
@@ -346,15 +348,9 @@ sqlite_run_list(struct paved_run ***out, size_t *n, void *conn,
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
         goto out;
     }
-    while (count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((error = sq_run_row(&list[count], st)) < 0)
-            goto out;
-        count++;
-    }
-    if (count < limit && rc != SQLITE_DONE) {
-        error = sq_fail(sc->sc_db, "list runs");
+    if ((error = sq_collect(list, sizeof(*list), &count, limit, st, sc->sc_db,
+                            "list runs", sq_run_slot, NULL)) < 0)
         goto out;
-    }
     *out = list;
     *n = count;
     list = NULL;
