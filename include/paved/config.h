@@ -28,29 +28,33 @@ struct paved_config {
     struct paved_strlist cf_gitlab_token;  /* gitlab_token (secret) */
     struct paved_strlist cf_gitlab_signing_secret; /* (secret) whsec_... */
     unsigned cf_gitlab_signature_tolerance;        /* seconds, "5m" */
-    char *cf_log_format;           /* log_format: "text" or "json" */
-    char *cf_log_level;            /* log_level: debug info warn error */
-    char *cf_api_token;            /* api_token (secret); empty = open API */
-    char *cf_public_url;           /* public_url: for links back to paved */
-    char *cf_pipelines_dir;        /* pipelines_dir: "pipelines" */
-    char *cf_clone_url_template;   /* clone_url_template */
-    char *cf_github_api_url;       /* github_api_url */
-    char *cf_github_token;         /* github_token (secret) */
-    unsigned cf_max_runs;          /* max_runs: runs at once, all repos */
-    unsigned cf_max_runs_per_repo; /* max_runs_per_repo */
-    unsigned cf_step_parallelism;  /* steps at once in a run; 0 = cores */
-    unsigned cf_step_kill_grace;   /* SIGTERM, then SIGKILL after this */
-    unsigned cf_retry_backoff;     /* first retry delay; doubles, max 5m */
-    char *cf_keep_workspaces;      /* never | failed | always */
-    char *cf_secrets_dir;          /* "" = <data_dir>/secrets */
-    char *cf_git_token;            /* git_token (secret): HTTPS fetches */
-    char *cf_git_ssh_key;          /* git_ssh_key: private key path */
-    char *cf_gitea_api_url;        /* gitea_api_url: statuses; "" = none */
-    char *cf_gitea_token;          /* gitea_token (secret) */
-    char *cf_gitlab_api_url;       /* gitlab_api_url: statuses; "" = none */
-    char *cf_gitlab_api_token;     /* gitlab_api_token (secret) */
-    unsigned cf_report_timeout;    /* report_timeout: one forge request */
-    bool cf_report_steps;          /* report_steps: a context per step too */
+    char *cf_log_format;          /* log_format: "text" or "json" */
+    char *cf_log_level;           /* log_level: debug info warn error */
+    char *cf_api_token;           /* api_token (secret); empty = open API */
+    char *cf_public_url;          /* public_url: for links back to paved */
+    char *cf_pipelines_dir;       /* pipelines_dir: "pipelines" */
+    char *cf_clone_url_template;  /* clone_url_template */
+    char *cf_github_api_url;      /* github_api_url */
+    char *cf_github_token;        /* github_token (secret) */
+    char *cf_github_app_id;       /* github_app_id: "" = no App */
+    char *cf_github_app_key;      /* github_app_key (secret): PEM text */
+    char *cf_github_app_key_file; /* github_app_key_file: PEM path */
+    char *cf_github_app_installation_id; /* "" = looked up per repo */
+    unsigned cf_max_runs;                /* max_runs: runs at once, all repos */
+    unsigned cf_max_runs_per_repo;       /* max_runs_per_repo */
+    unsigned cf_step_parallelism;        /* steps at once in a run; 0 = cores */
+    unsigned cf_step_kill_grace;         /* SIGTERM, then SIGKILL after this */
+    unsigned cf_retry_backoff;  /* first retry delay; doubles, max 5m */
+    char *cf_keep_workspaces;   /* never | failed | always */
+    char *cf_secrets_dir;       /* "" = <data_dir>/secrets */
+    char *cf_git_token;         /* git_token (secret): HTTPS fetches */
+    char *cf_git_ssh_key;       /* git_ssh_key: private key path */
+    char *cf_gitea_api_url;     /* gitea_api_url: statuses; "" = none */
+    char *cf_gitea_token;       /* gitea_token (secret) */
+    char *cf_gitlab_api_url;    /* gitlab_api_url: statuses; "" = none */
+    char *cf_gitlab_api_token;  /* gitlab_api_token (secret) */
+    unsigned cf_report_timeout; /* report_timeout: one forge request */
+    bool cf_report_steps;       /* report_steps: a context per step too */
 };
 
 /* Load path (NULL: defaults only), then apply overrides from envp (NULL:

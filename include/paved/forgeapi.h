@@ -149,4 +149,92 @@ void paved_forgeapi_answer(struct paved_forge_answer *out,
 char *paved_forgeapi_cut(const char *s, size_t max_chars, size_t max_bytes,
                          int flatten);
 
+/* ---- GitHub check runs (a GitHub App's installation token) -------------
+ *
+ * GitHub's limits, honoured by the builder: output.title, .summary and
+ * .text at most 65535 bytes each (a cut text ends with a note saying so,
+ * never a refusal); at most 50 annotations a request. */
+#define PAVED_FORGEAPI_CHECK_TEXT_MAX 65535
+#define PAVED_FORGEAPI_CHECK_TITLE_MAX 255 /* characters: one short line */
+#define PAVED_FORGEAPI_ANNOTATIONS_PER_REQUEST 50
+
+/* One check run to create or update. Borrowed strings. */
+struct paved_check_run {
+    const char *cr_repo; /* "owner/name" */
+    const char *cr_sha;  /* the head SHA, 40 hex */
+    const char *cr_name; /* the context, "paved/service" */
+    enum paved_status_state cr_state;
+    int64_t cr_id;              /* 0: create (POST); else update (PATCH) */
+    const char *cr_title;       /* output.title: the description */
+    const char *cr_summary;     /* output.summary, Markdown; NULL: title */
+    const char *cr_text;        /* output.text, Markdown; NULL: none */
+    const char *cr_details_url; /* NULL or "": none */
+    const char *cr_external_id; /* paved's run id; NULL or "": none */
+    const char *cr_annotations; /* NULL, or a JSON array in paved's form
+                                   (see below) */
+    size_t cr_annotations_from; /* index of the first one to send */
+};
+
+/* The check-run request: POST {api}/repos/{owner}/{repo}/check-runs
+ * (cr_id 0) or PATCH {api}/repos/{owner}/{repo}/check-runs/{cr_id}, with
+ * Accept: application/vnd.github+json, Authorization: token <fe_token>,
+ * Content-Type: application/json; charset=utf-8, User-Agent: paved,
+ * X-GitHub-Api-Version: 2022-11-28 and a compact body:
+ *   {"name","head_sha" (POST only),"details_url"?,"external_id"?,
+ *    "status","conclusion"?,"output":{"title","summary","text"?,
+ *    "annotations"?}}
+ * status: pending -> "queued", running -> "in_progress", the rest
+ * "completed" with conclusion success -> "success", failure and error ->
+ * "failure", cancelled -> "cancelled". title: one line, cut to
+ * PAVED_FORGEAPI_CHECK_TITLE_MAX characters; summary and text cut to
+ * PAVED_FORGEAPI_CHECK_TEXT_MAX bytes, the cut marked by the note
+ * PAVED_FORGEAPI_CHECK_CUT_NOTE at its end (within the limit).
+ * Annotations: cr_annotations is a JSON array of objects
+ *   {"path","start_line","end_line","annotation_level" ("notice",
+ *    "warning" or "failure"),"message","title"?,"start_column"?,
+ *    "end_column"?}
+ * (GitHub's own shape); the request carries those from
+ * cr_annotations_from on, at most PAVED_FORGEAPI_ANNOTATIONS_PER_REQUEST,
+ * and *nsent says how many (0 when none are left). An element that is
+ * not such an object is dropped and counted as sent (it can never
+ * become valid); message and title are cut to 64 KiB and 255 characters,
+ * columns dropped unless start_line == end_line. The whole body stays
+ * under 1 MiB. PAVED_EINVAL as paved_forgeapi_status() (repo, sha, name,
+ * URLs, token), and for cr_annotations that is not a JSON array;
+ * PAVED_EAUTH without a token; the endpoint must be PAVED_FORGEAPI_GITHUB
+ * (else PAVED_EINVAL). On error *out is zeroed and *nsent is 0. */
+int paved_forgeapi_check_run(struct paved_http_request *out, size_t *nsent,
+                             const struct paved_forge_endpoint *ep,
+                             const struct paved_check_run *cr);
+#define PAVED_FORGEAPI_CHECK_CUT_NOTE                                          \
+    "\n\n_(cut by paved: GitHub keeps 65535 bytes; the rest is in paved)_"
+
+/* Before creating a check run, paved looks for one it may already have
+ * created for the same run (a create whose answer was lost to a timeout
+ * or a crash reached GitHub all the same): GET {api}/repos/{owner}/{repo}
+ * /commits/{sha}/check-runs?check_name=<name>&filter=all&per_page=100
+ * with the check-run headers (no body: hr_body NULL). PAVED_EINVAL and
+ * PAVED_EAUTH as paved_forgeapi_check_run(). */
+int paved_forgeapi_check_find(struct paved_http_request *out,
+                              const struct paved_forge_endpoint *ep,
+                              const char *repo, const char *sha,
+                              const char *name);
+/* In GitHub's answer to that list ({"total_count", "check_runs": [...]}),
+ * the newest check run (highest id) named name whose external_id is
+ * external_id: 1 and *id; 0 (and *id 0) when there is none; PAVED_EINVAL
+ * when the answer is not such a list. */
+int paved_forgeapi_check_found(int64_t *id, const char *body, size_t len,
+                               const char *name, const char *external_id);
+
+/* The "id" of the object GitHub answered (a created check run, a
+ * repository's installation): a positive integer. PAVED_EINVAL for
+ * anything else (not JSON, no id, not a positive integer). */
+int paved_forgeapi_answer_id(int64_t *id, const char *body, size_t len);
+
+/* Is this annotation (a JSON object text) well formed, as above? 1 or 0;
+ * why (when not NULL) says what is wrong. Steps' annotation files are
+ * checked with this before they reach the outbox. */
+int paved_forgeapi_annotation_ok(const char *json, size_t len, char *why,
+                                 size_t whylen);
+
 #endif

@@ -71,4 +71,15 @@ void paved_ghapp_token_forget(paved_ghapp *a, int64_t installation_id);
  * dropped. PAVED_EINVAL otherwise. */
 int paved_ghapp_parse_time(int64_t *out, const char *s, size_t len);
 
+/* Which installation of the App holds a repository: GET
+ * {api_url}/repos/{owner}/{repo}/installation with the App's JWT
+ * (headers as paved_ghapp_token_request(), no body: hr_body NULL). The
+ * answer's "id" (paved_forgeapi_answer_id()) is the installation id; 404
+ * means the App is not installed there. PAVED_EINVAL for a repo that is
+ * not "owner/name" of letters, digits, '.', '_', '-' (no "." or ".."),
+ * or the api_url and now_secs rules above. */
+int paved_ghapp_installation_request(struct paved_http_request *out,
+                                     const paved_ghapp *a, const char *api_url,
+                                     const char *repo, int64_t now_secs);
+
 #endif

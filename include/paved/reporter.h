@@ -42,5 +42,8 @@ void paved_reporter_free(paved_reporter *rp);
  * ("github", "gitea", "gitlab")? Without it no outbox row is written. */
 bool paved_reporter_configured(const struct paved_config *cf,
                                const char *forge);
+/* Are this forge's rows sent as check runs (GitHub, paved configured as a
+ * GitHub App), so that a row's summary, text and annotations are shown? */
+bool paved_reporter_checks(const struct paved_config *cf, const char *forge);
 
 #endif

@@ -231,12 +231,20 @@ struct paved_outbox_item {
     int64_t oi_next_ms;      /* not before (unix ms) */
     int64_t oi_updated_ms;
     char *oi_last_error; /* the forge's message, or the network error */
+    /* GitHub check runs (paved as an App) show more than a state */
+    char *oi_summary;             /* Markdown; NULL: the description */
+    char *oi_text;                /* Markdown; NULL: none */
+    char *oi_annotations;         /* JSON array in GitHub's annotation shape */
+    int64_t oi_check_run_id;      /* the forge's id; 0: not created yet */
+    int64_t oi_check_run_of;      /* the run it was created for */
+    unsigned oi_annotations_sent; /* of oi_annotations, already sent */
 };
 void paved_outbox_item_free(struct paved_outbox_item *it); /* NULL: no-op */
 void paved_outbox_list_free(struct paved_outbox_item **list, size_t n);
 
-/* paved_store_run_save, plus outbox rows (oi_forge .. oi_run) upserted in
- * the same transaction. The items are copied. */
+/* paved_store_run_save, plus outbox rows (oi_forge .. oi_run, and
+ * oi_summary, oi_text, oi_annotations) upserted in the same transaction.
+ * The items are copied. */
 int paved_store_step_save_report(paved_store *st,
                                  const struct paved_step_rec *s,
                                  const struct paved_outbox_item *items,
@@ -246,7 +254,13 @@ int paved_store_run_save_report(paved_store *st, const struct paved_run *r,
                                 paved_store_cb cb, void *arg);
 /* After a send of version it->oi_sent_version: oi_status "sent" (stored
  * as sent only when the row's version is still that one), "pending" (a
- * retry: oi_attempts, oi_next_ms, oi_last_error) or "failed". */
+ * retry: oi_attempts, oi_next_ms, oi_last_error; or, with attempts and
+ * next_ms 0, a check run that needs more requests for this version) or
+ * "failed". A non-zero oi_check_run_id is recorded whatever the version
+ * (it names what exists on the forge), with oi_check_run_of, and
+ * oi_annotations_sent when the version is still the one sent. A newer
+ * state (an upsert) keeps the count only for the same run and the same
+ * annotations. */
 int paved_store_outbox_update(paved_store *st,
                               const struct paved_outbox_item *it,
                               paved_store_cb cb, void *arg);

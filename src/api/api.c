@@ -530,6 +530,12 @@ api_outbox_item(struct paved_buf *b, const struct paved_outbox_item *it)
         (error = api_put_time(b, "updated_at", it->oi_updated_ms)) < 0 ||
         (error = api_put_str(b, "last_error", it->oi_last_error)) < 0)
         return error;
+    /* a GitHub check run (paved as an App): its id and annotations sent */
+    if (it->oi_check_run_id > 0 &&
+        (error = paved_buf_printf(
+             b, ",\"check_run_id\":%lld,\"annotations_sent\":%u",
+             (long long)it->oi_check_run_id, it->oi_annotations_sent)) < 0)
+        return error;
     return paved_buf_putc(b, '}');
 }
 

@@ -54,6 +54,7 @@ static int check_log_level(const char *v, char *why, size_t whylen);
 static int check_url(const char *v, char *why, size_t whylen);
 static int check_url_or_empty(const char *v, char *why, size_t whylen);
 static int check_keep_workspaces(const char *v, char *why, size_t whylen);
+static int check_digits_or_empty(const char *v, char *why, size_t whylen);
 
 #define KEY(name, type, def, secret, min, check)                               \
     {                                                                          \
@@ -86,6 +87,11 @@ static const struct config_key config_keys[] = {
     KEY(github_api_url, CT_STRING, "https://api.github.com", false, 0,
         check_url),
     KEY(github_token, CT_STRING, "", true, 0, NULL),
+    KEY(github_app_id, CT_STRING, "", false, 0, NULL),
+    KEY(github_app_key, CT_STRING, "", true, 0, NULL),
+    KEY(github_app_key_file, CT_STRING, "", false, 0, NULL),
+    KEY(github_app_installation_id, CT_STRING, "", false, 0,
+        check_digits_or_empty),
     KEY(max_runs, CT_UINT, "4", false, 1, NULL),
     KEY(max_runs_per_repo, CT_UINT, "2", false, 1, NULL),
     KEY(step_parallelism, CT_UINT, "0", false, 0, NULL),
@@ -395,6 +401,18 @@ check_keep_workspaces(const char *v, char *why, size_t whylen)
     static const char *const allowed[] = {"never", "failed", "always", NULL};
 
     return check_one_of(v, allowed, why, whylen);
+}
+
+/* an installation id: a positive integer, or empty for "look it up" */
+static int
+check_digits_or_empty(const char *v, char *why, size_t whylen)
+{
+    size_t n = strspn(v, "0123456789");
+
+    if (v[0] == '\0' || (v[n] == '\0' && n <= 18 && v[0] != '0'))
+        return 0;
+    snprintf(why, whylen, "must be a positive integer (or empty)");
+    return -1;
 }
 
 static int

@@ -14,6 +14,8 @@
 #include "paved/error.h"
 #include "paved/forgeapi.h"
 
+#include "report/forgeapi_int.h"
+
 /* caps on what we build: far above any real value, low enough that a bad
  * row cannot make a huge request */
 #define FA_REPO_MAX 1024
@@ -237,8 +239,8 @@ fa_segment_ok(const char *s, size_t n)
 
 /* GitHub and Gitea: exactly "owner/name". GitLab: "group/project" with
  * any number of subgroups, or a numeric project id. */
-static int
-fa_repo_check(const char *repo, enum paved_forge_kind kind, size_t *slash)
+int
+forgeapi_repo_check(const char *repo, enum paved_forge_kind kind, size_t *slash)
 {
     size_t n, start, i, segs = 0;
 
@@ -263,8 +265,8 @@ fa_repo_check(const char *repo, enum paved_forge_kind kind, size_t *slash)
 }
 
 /* 40 (SHA-1) or 64 (SHA-256) hex digits */
-static int
-fa_sha_check(const char *sha)
+int
+forgeapi_sha_check(const char *sha)
 {
     size_t n;
 
@@ -293,8 +295,8 @@ fa_url_ok(const char *url)
 
 /* Percent-encodes everything but RFC 3986's unreserved characters, so a
  * GitLab path becomes one segment ("group%2Fproject"). */
-static int
-fa_put_encoded(struct paved_buf *b, const char *s, size_t n)
+int
+forgeapi_put_encoded(struct paved_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t i;
@@ -485,9 +487,9 @@ fa_body(struct paved_buf *b, enum paved_forge_kind kind, const char *state,
 }
 
 /* The endpoint and status fields that do not depend on the repo form. */
-static int
-fa_status_check(const struct paved_forge_endpoint *ep,
-                const struct paved_status *st)
+int
+forgeapi_status_check(const struct paved_forge_endpoint *ep,
+                      const struct paved_status *st)
 {
     size_t i, n, chars;
 
@@ -552,9 +554,9 @@ paved_forgeapi_status(struct paved_http_request *out,
         error = paved_error_set(PAVED_EINVAL, "no endpoint or status");
         goto out;
     }
-    if ((error = fa_status_check(ep, st)) < 0)
+    if ((error = forgeapi_status_check(ep, st)) < 0)
         goto out;
-    if (!fa_repo_check(st->ps_repo, ep->fe_kind, &slash)) {
+    if (!forgeapi_repo_check(st->ps_repo, ep->fe_kind, &slash)) {
         error = paved_error_set(
             PAVED_EINVAL,
             "repository must be %s of letters, digits, '.', "
@@ -563,7 +565,7 @@ paved_forgeapi_status(struct paved_http_request *out,
                                                  : "\"owner/name\"");
         goto out;
     }
-    if (!fa_sha_check(st->ps_sha)) {
+    if (!forgeapi_sha_check(st->ps_sha)) {
         error = paved_error_set(PAVED_EINVAL,
                                 "commit sha must be 40 or 64 hex digits");
         goto out;
@@ -585,17 +587,17 @@ paved_forgeapi_status(struct paved_http_request *out,
                  &url, ep->fe_api_url,
                  ep->fe_kind == PAVED_FORGEAPI_GITEA ? "/api/v1" : NULL)) < 0 ||
             (error = paved_buf_puts(&url, "/repos/")) < 0 ||
-            (error = fa_put_encoded(&url, st->ps_repo, slash)) < 0 ||
+            (error = forgeapi_put_encoded(&url, st->ps_repo, slash)) < 0 ||
             (error = paved_buf_putc(&url, '/')) < 0 ||
-            (error = fa_put_encoded(&url, st->ps_repo + slash + 1,
-                                    strlen(st->ps_repo + slash + 1))) < 0)
+            (error = forgeapi_put_encoded(&url, st->ps_repo + slash + 1,
+                                          strlen(st->ps_repo + slash + 1))) < 0)
             goto nomem;
         break;
     default:
         if ((error = fa_put_base(&url, ep->fe_api_url, "/api/v4")) < 0 ||
             (error = paved_buf_puts(&url, "/projects/")) < 0 ||
-            (error = fa_put_encoded(&url, st->ps_repo, strlen(st->ps_repo))) <
-                0)
+            (error = forgeapi_put_encoded(&url, st->ps_repo,
+                                          strlen(st->ps_repo))) < 0)
             goto nomem;
         break;
     }

@@ -1,5 +1,6 @@
-/* GitHub App authentication: the RS256 App JWT (OpenSSL EVP), the token
- * exchange request, and the installation token cache. Never does I/O,
+/* GitHub App authentication: the RS256 App JWT (OpenSSL EVP), the
+ * requests made with it (which installation holds a repository, the token
+ * exchange), and the installation token cache. Never does I/O,
  * never reads the clock, never logs, and never puts key or token bytes
  * into an error message; every copy of a token or key it makes is
  * cleansed before it is freed. */
@@ -19,6 +20,8 @@
 #include "paved/forgeapi.h"
 #include "paved/ghapp.h"
 #include "paved/jscan.h"
+
+#include "report/forgeapi_int.h"
 
 /* GitHub's rule for the App JWT ("Generating a JSON Web Token (JWT) for a
  * GitHub App", docs.github.com/en/apps/creating-github-apps/
@@ -407,23 +410,21 @@ ghapp_header(char **out, const char *name, const char *v1, const char *v2)
     return 0;
 }
 
-int
-paved_ghapp_token_request(struct paved_http_request *out, const paved_ghapp *a,
-                          const char *api_url, int64_t installation_id,
-                          int64_t now_secs)
+/* A request to GitHub's App API authenticated with the App's JWT:
+ * {api_url}{path} (api_url's trailing slashes ignored), the headers
+ * forgeapi.h's check runs use minus Content-Type, and body (NULL: none). */
+static int
+ghapp_app_request(struct paved_http_request *out, const paved_ghapp *a,
+                  const char *method, const char *api_url, const char *path,
+                  const char *body, int64_t now_secs)
 {
     struct paved_http_request r = {0};
     char *jwt = NULL;
-    size_t ulen, need;
-    int error, n;
+    size_t ulen, plen, need;
+    int error;
 
-    if (api_url == NULL || api_url[0] == '\0')
+    if (api_url == NULL)
         return paved_error_set(PAVED_EINVAL, "github api url is empty");
-    if (installation_id < 1)
-        return paved_error_set(PAVED_EINVAL,
-                               "github app installation id %lld is not "
-                               "positive",
-                               (long long)installation_id);
     ulen = strlen(api_url);
     while (ulen > 0 && api_url[ulen - 1] == '/')
         ulen--;
@@ -435,20 +436,17 @@ paved_ghapp_token_request(struct paved_http_request *out, const paved_ghapp *a,
     if ((error = paved_ghapp_jwt(&jwt, a, now_secs)) < 0)
         return error;
 
-    /* "/app/installations/" + 19 digits + "/access_tokens" */
-    need = ulen + sizeof("/app/installations//access_tokens") + 20;
-    if ((r.hr_method = strdup("POST")) == NULL ||
-        (r.hr_url = malloc(need)) == NULL || (r.hr_body = strdup("")) == NULL ||
+    plen = strlen(path);
+    need = ulen + plen + 1;
+    if ((r.hr_method = strdup(method)) == NULL ||
+        (r.hr_url = malloc(need)) == NULL ||
+        (body != NULL && (r.hr_body = strdup(body)) == NULL) ||
         (r.hr_headers = calloc(4, sizeof(*r.hr_headers))) == NULL) {
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
         goto out;
     }
-    n = snprintf(r.hr_url, need, "%.*s/app/installations/%lld/access_tokens",
-                 (int)ulen, api_url, (long long)installation_id);
-    if (n < 0 || (size_t)n >= need) {
-        error = paved_error_set(PAVED_ERROR, "github api url too long");
-        goto out;
-    }
+    memcpy(r.hr_url, api_url, ulen);
+    memcpy(r.hr_url + ulen, path, plen + 1);
     if ((error = ghapp_header(&r.hr_headers[0], "Accept",
                               "application/vnd.github+json", "")) < 0)
         goto out;
@@ -464,7 +462,7 @@ paved_ghapp_token_request(struct paved_http_request *out, const paved_ghapp *a,
                               "2022-11-28", "")) < 0)
         goto out;
     r.hr_nheaders = 4;
-    r.hr_body_len = 0;
+    r.hr_body_len = body != NULL ? strlen(body) : 0;
     *out = r;
     memset(&r, 0, sizeof(r));
 out:
@@ -474,6 +472,51 @@ out:
     }
     paved_http_request_dispose(&r); /* cleanses the Authorization line */
     return error;
+}
+
+int
+paved_ghapp_token_request(struct paved_http_request *out, const paved_ghapp *a,
+                          const char *api_url, int64_t installation_id,
+                          int64_t now_secs)
+{
+    /* "/app/installations/" + at most 19 digits + "/access_tokens" */
+    char path[64];
+    int n;
+
+    if (installation_id < 1)
+        return paved_error_set(PAVED_EINVAL,
+                               "github app installation id %lld is not "
+                               "positive",
+                               (long long)installation_id);
+    n = snprintf(path, sizeof(path), "/app/installations/%lld/access_tokens",
+                 (long long)installation_id);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return paved_error_set(PAVED_ERROR, "installation id too long");
+    return ghapp_app_request(out, a, "POST", api_url, path, "", now_secs);
+}
+
+int
+paved_ghapp_installation_request(struct paved_http_request *out,
+                                 const paved_ghapp *a, const char *api_url,
+                                 const char *repo, int64_t now_secs)
+{
+    /* "/repos/{owner}/{repo}/installation"; forgeapi_repo_check() takes
+     * at most 1024 bytes of repository */
+    char path[1024 + 32];
+    size_t slash;
+    int n;
+
+    /* the segments are unreserved characters: the path needs no
+     * percent-encoding */
+    if (repo == NULL ||
+        !forgeapi_repo_check(repo, PAVED_FORGEAPI_GITHUB, &slash))
+        return paved_error_set(PAVED_EINVAL,
+                               "repository must be \"owner/name\" of "
+                               "letters, digits, '.', '_' and '-'");
+    n = snprintf(path, sizeof(path), "/repos/%s/installation", repo);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return paved_error_set(PAVED_EINVAL, "repository name too long");
+    return ghapp_app_request(out, a, "GET", api_url, path, NULL, now_secs);
 }
 
 int

@@ -12,8 +12,7 @@
 #include <event2/event.h>
 
 #include "paved/error.h"
-#include "paved/forgeapi.h"
-#include "paved/reporter.h"
+#include "report/reporter_int.h"
 
 #define RP_BATCH 32
 #define RP_MAX_INFLIGHT 16
@@ -21,66 +20,16 @@
 #define RP_BACKOFF_BASE_MS 2000
 #define RP_BACKOFF_MAX_MS (10 * 60 * 1000)
 #define RP_PACE_WINDOW_MS 60000
-#define RP_PACE_MAX 80 /* GitHub: content-creating requests a minute */
-#define RP_MAX_ANSWER (64 * 1024)
-
-enum { RP_GITHUB = 0, RP_GITEA, RP_GITLAB, RP__FORGES };
 
 static const char *const rp_forge_names[RP__FORGES] = {"github", "gitea",
                                                        "gitlab"};
-
-struct rp_forge {
-    struct paved_forge_endpoint f_ep;
-    bool f_on;
-    int64_t f_blocked_until;     /* rate limited: nothing before this */
-    int64_t f_sent[RP_PACE_MAX]; /* ring of recent send times */
-    unsigned f_sent_next;
-};
-
-struct rp_req {
-    struct rp_req *q_next;
-    struct paved_reporter *q_rp;
-    CURL *q_easy;
-    struct curl_slist *q_hdrs;
-    struct paved_http_request q_hr;
-    struct paved_outbox_item *q_it;
-    int q_forge;
-    struct paved_buf q_head;
-    struct paved_buf q_body;
-    char q_err[CURL_ERROR_SIZE];
-};
-
-/* A row whose verdict is on its way to the store: until that commits,
- * the store still shows it due, and a pass must not send it again. */
-struct rp_settle {
-    struct rp_settle *t_next;
-    struct paved_reporter *t_rp;
-    int64_t t_id;
-};
-
-struct paved_reporter {
-    struct paved_reporter_deps rp_deps;
-    const struct paved_config *rp_cf;
-    struct event_base *rp_base;
-    paved_store *rp_store;
-    paved_log *rp_log;
-    CURLM *rp_multi;
-    struct event *rp_curl_timer;
-    struct event *rp_pass_ev; /* deferred pass (kick) */
-    struct event *rp_poll_ev; /* periodic pass */
-    struct rp_req *rp_reqs;   /* in flight */
-    struct rp_settle *rp_settling;
-    size_t rp_inflight;
-    struct rp_forge rp_forges[RP__FORGES];
-    unsigned rp_seed; /* jitter */
-};
 
 struct rp_sock {
     struct event *s_ev;
     struct paved_reporter *s_rp;
 };
 
-static int64_t
+int64_t
 rp_now_ms(void)
 {
     struct timespec ts;
@@ -105,7 +54,7 @@ paved_reporter_configured(const struct paved_config *cf, const char *forge)
 {
     switch (rp_forge_index(forge)) {
     case RP_GITHUB:
-        return cf->cf_github_token[0] != '\0' &&
+        return (cf->cf_github_token[0] != '\0' || rp_app_configured(cf)) &&
                cf->cf_github_api_url[0] != '\0';
     case RP_GITEA:
         return cf->cf_gitea_token[0] != '\0' && cf->cf_gitea_api_url[0] != '\0';
@@ -117,7 +66,14 @@ paved_reporter_configured(const struct paved_config *cf, const char *forge)
     }
 }
 
-static int
+bool
+paved_reporter_checks(const struct paved_config *cf, const char *forge)
+{
+    return rp_forge_index(forge) == RP_GITHUB &&
+           paved_reporter_configured(cf, forge) && rp_app_configured(cf);
+}
+
+int
 rp_state(enum paved_status_state *out, const char *s)
 {
     static const struct {
@@ -142,7 +98,7 @@ rp_state(enum paved_status_state *out, const char *s)
     return PAVED_EINVAL;
 }
 
-static void
+void
 rp_req_free(struct rp_req *q)
 {
     if (q == NULL)
@@ -257,36 +213,23 @@ rp_count(struct paved_reporter *rp, const char *forge, const char *result)
                       labels, 1);
 }
 
-static void
-rp_finish(struct paved_reporter *rp, struct rp_req *q, long status, CURLcode cc)
+/* Records what happened to q's row: sent, retried later, or failed. */
+void
+rp_apply(struct paved_reporter *rp, struct rp_req *q,
+         enum paved_forge_verdict v, int64_t retry_at_ms, const char *msg,
+         long status)
 {
     struct paved_outbox_item *it = q->q_it;
     struct rp_forge *fg = &rp->rp_forges[q->q_forge];
-    struct paved_forge_answer ans;
     int64_t now = rp_now_ms();
-    char code[16], msg[512];
+    char code[16];
 
-    paved_forgeapi_answer(&ans, fg->f_ep.fe_kind, cc == CURLE_OK ? status : 0,
-                          q->q_head.b_ptr, q->q_head.b_len, q->q_body.b_ptr,
-                          q->q_body.b_len, now);
-    if (cc != CURLE_OK)
-        snprintf(msg, sizeof(msg), "%s",
-                 q->q_err[0] ? q->q_err : curl_easy_strerror(cc));
-    else if (strncmp(ans.fa_message, "HTTP ", 5) == 0)
-        snprintf(msg, sizeof(msg), "%s", ans.fa_message);
-    else
-        snprintf(msg, sizeof(msg), "HTTP %ld: %s", status, ans.fa_message);
-    /* the last request of the window went through: hold the forge until
-     * it resets rather than spend a request on a certain 403 */
-    if (ans.fa_verdict == PAVED_VERDICT_DONE && ans.fa_remaining == 0 &&
-        ans.fa_reset_ms > fg->f_blocked_until)
-        fg->f_blocked_until = ans.fa_reset_ms;
     it->oi_sent_version = it->oi_version;
     free(it->oi_status);
     free(it->oi_last_error);
     it->oi_last_error = NULL;
     snprintf(code, sizeof(code), "%ld", status);
-    switch (ans.fa_verdict) {
+    switch (v) {
     case PAVED_VERDICT_DONE:
         it->oi_status = strdup("sent");
         rp_count(rp, it->oi_forge, "done");
@@ -298,11 +241,11 @@ rp_finish(struct paved_reporter *rp, struct rp_req *q, long status, CURLcode cc)
         it->oi_status = strdup("pending");
         it->oi_attempts++;
         it->oi_next_ms = now + rp_backoff_ms(rp, it->oi_attempts);
-        if (ans.fa_retry_at_ms > it->oi_next_ms)
-            it->oi_next_ms = ans.fa_retry_at_ms;
+        if (retry_at_ms > it->oi_next_ms)
+            it->oi_next_ms = retry_at_ms;
         /* a rate limit holds every row of the forge, not just this one */
-        if (ans.fa_retry_at_ms > fg->f_blocked_until)
-            fg->f_blocked_until = ans.fa_retry_at_ms;
+        if (retry_at_ms > fg->f_blocked_until)
+            fg->f_blocked_until = retry_at_ms;
         it->oi_last_error = strdup(msg);
         rp_count(rp, it->oi_forge, "retry");
         paved_log_kv(rp->rp_log, PAVED_LOG_WARN,
@@ -327,6 +270,53 @@ rp_finish(struct paved_reporter *rp, struct rp_req *q, long status, CURLcode cc)
     if (it->oi_status == NULL || rp_record(rp, it) < 0)
         paved_log_kv(rp->rp_log, PAVED_LOG_ERROR, "cannot record a report",
                      "error", paved_error_last(), NULL);
+}
+
+void
+rp_progress(struct paved_reporter *rp, struct rp_req *q)
+{
+    struct paved_outbox_item *it = q->q_it;
+
+    rp_count(rp, it->oi_forge, "done");
+    /* "pending" for this same version: sent again at once, from the
+     * first annotation not yet on the forge */
+    it->oi_sent_version = it->oi_version;
+    free(it->oi_status);
+    free(it->oi_last_error);
+    it->oi_last_error = NULL;
+    it->oi_attempts = 0;
+    it->oi_next_ms = 0;
+    if ((it->oi_status = strdup("pending")) == NULL || rp_record(rp, it) < 0)
+        paved_log_kv(rp->rp_log, PAVED_LOG_ERROR, "cannot record a report",
+                     "error", paved_error_last(), NULL);
+}
+
+static void
+rp_finish(struct paved_reporter *rp, struct rp_req *q, long status, CURLcode cc)
+{
+    struct rp_forge *fg = &rp->rp_forges[q->q_forge];
+    struct paved_forge_answer ans;
+    char msg[512];
+
+    paved_forgeapi_answer(&ans, fg->f_ep.fe_kind, cc == CURLE_OK ? status : 0,
+                          q->q_head.b_ptr, q->q_head.b_len, q->q_body.b_ptr,
+                          q->q_body.b_len, rp_now_ms());
+    if (cc != CURLE_OK)
+        snprintf(msg, sizeof(msg), "%s",
+                 q->q_err[0] ? q->q_err : curl_easy_strerror(cc));
+    else if (strncmp(ans.fa_message, "HTTP ", 5) == 0)
+        snprintf(msg, sizeof(msg), "%s", ans.fa_message);
+    else
+        snprintf(msg, sizeof(msg), "HTTP %ld: %s", status, ans.fa_message);
+    /* the last request of the window went through: hold the forge until
+     * it resets rather than spend a request on a certain 403 */
+    if (ans.fa_verdict == PAVED_VERDICT_DONE && ans.fa_remaining == 0 &&
+        ans.fa_reset_ms > fg->f_blocked_until)
+        fg->f_blocked_until = ans.fa_reset_ms;
+    if (q->q_kind != RQ_STATUS)
+        rp_app_finish(rp, q, cc == CURLE_OK ? status : 0, &ans, msg);
+    else
+        rp_apply(rp, q, ans.fa_verdict, ans.fa_retry_at_ms, msg, status);
 }
 
 static void
@@ -428,14 +418,13 @@ static size_t
 rp_write_body(char *p, size_t size, size_t n, void *arg)
 {
     struct rp_req *q = arg;
-    size_t len = size * n;
+    size_t len = size * n, max = q->q_body.b_max;
 
     /* keep what fits: a long error page is cut, never a failed transfer */
-    if (q->q_body.b_len < RP_MAX_ANSWER)
-        (void)paved_buf_put(&q->q_body, p,
-                            len < RP_MAX_ANSWER - q->q_body.b_len
-                                ? len
-                                : RP_MAX_ANSWER - q->q_body.b_len);
+    if (q->q_body.b_len < max)
+        (void)paved_buf_put(
+            &q->q_body, p,
+            len < max - q->q_body.b_len ? len : max - q->q_body.b_len);
     return len;
 }
 
@@ -469,43 +458,46 @@ rp_pace_ok(struct rp_forge *fg, int64_t now)
     return true;
 }
 
-static int
-rp_start(struct paved_reporter *rp, struct paved_outbox_item *it, int forge)
+struct rp_req *
+rp_req_new(struct paved_reporter *rp, struct paved_outbox_item *it, int forge,
+           enum rp_kind kind)
 {
-    struct rp_forge *fg = &rp->rp_forges[forge];
-    struct paved_status st;
     struct rp_req *q;
-    size_t i;
-    int error;
 
     if ((q = calloc(1, sizeof(*q))) == NULL) {
-        paved_outbox_item_free(it);
-        return paved_error_set(PAVED_ENOMEM, "out of memory");
+        paved_error_set(PAVED_ENOMEM, "out of memory");
+        return NULL;
     }
     q->q_rp = rp;
     q->q_it = it;
     q->q_forge = forge;
+    q->q_kind = kind;
     paved_buf_init(&q->q_head, RP_MAX_ANSWER);
     paved_buf_init(&q->q_body, RP_MAX_ANSWER);
-    memset(&st, 0, sizeof(st));
-    st.ps_repo = it->oi_repo;
-    st.ps_sha = it->oi_sha;
-    st.ps_context = it->oi_context;
-    st.ps_description = it->oi_description;
-    st.ps_target_url = it->oi_target_url;
-    if (rp_state(&st.ps_state, it->oi_state) < 0 ||
-        (error = paved_forgeapi_status(&q->q_hr, &fg->f_ep, &st)) < 0) {
-        /* a row paved itself cannot turn into a request: never retried */
-        free(it->oi_status);
-        it->oi_status = strdup("failed");
-        free(it->oi_last_error);
-        it->oi_last_error = strdup(paved_error_last());
-        it->oi_sent_version = it->oi_version;
-        if (it->oi_status != NULL)
-            (void)rp_record(rp, it);
-        rp_req_free(q);
-        return 0;
-    }
+    return q;
+}
+
+void
+rp_unsendable(struct paved_reporter *rp, struct paved_outbox_item *it)
+{
+    free(it->oi_status);
+    it->oi_status = strdup("failed");
+    free(it->oi_last_error);
+    it->oi_last_error = strdup(paved_error_last());
+    it->oi_sent_version = it->oi_version;
+    if (it->oi_status != NULL)
+        (void)rp_record(rp, it);
+    paved_log_kv(rp->rp_log, PAVED_LOG_ERROR,
+                 "cannot make a request of an outbox row: not retried", "forge",
+                 it->oi_forge, "repo", it->oi_repo, "context", it->oi_context,
+                 "error", paved_error_last(), NULL);
+}
+
+int
+rp_launch(struct paved_reporter *rp, struct rp_req *q)
+{
+    size_t i;
+
     for (i = 0; i < q->q_hr.hr_nheaders; i++)
         q->q_hdrs = curl_slist_append(q->q_hdrs, q->q_hr.hr_headers[i]);
     if ((q->q_easy = curl_easy_init()) == NULL) {
@@ -513,10 +505,14 @@ rp_start(struct paved_reporter *rp, struct paved_outbox_item *it, int forge)
         return paved_error_set(PAVED_ENOMEM, "curl_easy_init failed");
     }
     curl_easy_setopt(q->q_easy, CURLOPT_URL, q->q_hr.hr_url);
-    curl_easy_setopt(q->q_easy, CURLOPT_CUSTOMREQUEST, q->q_hr.hr_method);
-    curl_easy_setopt(q->q_easy, CURLOPT_POSTFIELDS, q->q_hr.hr_body);
-    curl_easy_setopt(q->q_easy, CURLOPT_POSTFIELDSIZE,
-                     (long)q->q_hr.hr_body_len);
+    if (q->q_hr.hr_body == NULL) {
+        curl_easy_setopt(q->q_easy, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(q->q_easy, CURLOPT_CUSTOMREQUEST, q->q_hr.hr_method);
+        curl_easy_setopt(q->q_easy, CURLOPT_POSTFIELDS, q->q_hr.hr_body);
+        curl_easy_setopt(q->q_easy, CURLOPT_POSTFIELDSIZE,
+                         (long)q->q_hr.hr_body_len);
+    }
     curl_easy_setopt(q->q_easy, CURLOPT_HTTPHEADER, q->q_hdrs);
     curl_easy_setopt(q->q_easy, CURLOPT_WRITEFUNCTION, rp_write_body);
     curl_easy_setopt(q->q_easy, CURLOPT_WRITEDATA, q);
@@ -539,6 +535,33 @@ rp_start(struct paved_reporter *rp, struct paved_outbox_item *it, int forge)
     rp->rp_reqs = q;
     rp->rp_inflight++;
     return 0;
+}
+
+/* A commit status for row `it` (taken). */
+static int
+rp_start(struct paved_reporter *rp, struct paved_outbox_item *it, int forge)
+{
+    struct rp_forge *fg = &rp->rp_forges[forge];
+    struct paved_status st;
+    struct rp_req *q;
+
+    if ((q = rp_req_new(rp, it, forge, RQ_STATUS)) == NULL) {
+        paved_outbox_item_free(it);
+        return PAVED_ENOMEM;
+    }
+    memset(&st, 0, sizeof(st));
+    st.ps_repo = it->oi_repo;
+    st.ps_sha = it->oi_sha;
+    st.ps_context = it->oi_context;
+    st.ps_description = it->oi_description;
+    st.ps_target_url = it->oi_target_url;
+    if (rp_state(&st.ps_state, it->oi_state) < 0 ||
+        paved_forgeapi_status(&q->q_hr, &fg->f_ep, &st) < 0) {
+        rp_unsendable(rp, it);
+        rp_req_free(q);
+        return 0;
+    }
+    return rp_launch(rp, q);
 }
 
 /* One forge's due rows: asked for per forge, so that rows a forge cannot
@@ -570,7 +593,9 @@ rp_pass_forge(struct paved_reporter *rp, int forge, int64_t now)
             continue;
         if (!rp_pace_ok(fg, now))
             break;
-        if (rp_start(rp, list[i], forge) < 0)
+        if ((forge == RP_GITHUB && rp->rp_app != NULL
+                 ? rp_app_start(rp, list[i])
+                 : rp_start(rp, list[i], forge)) < 0)
             paved_log_kv(rp->rp_log, PAVED_LOG_ERROR, "cannot send a report",
                          "error", paved_error_last(), NULL);
         list[i] = NULL; /* rp_start owns it */
@@ -639,6 +664,8 @@ paved_reporter_new(paved_reporter **out, const struct paved_reporter_deps *d)
     for (i = 0; i < RP__FORGES; i++)
         rp->rp_forges[i].f_on =
             paved_reporter_configured(cf, rp_forge_names[i]);
+    if (rp_app_configured(cf) && (error = rp_app_new(rp)) < 0)
+        goto out;
     if ((rp->rp_multi = curl_multi_init()) == NULL) {
         error = paved_error_set(PAVED_ERROR, "curl_multi_init failed");
         goto out;
@@ -681,6 +708,7 @@ paved_reporter_free(paved_reporter *rp)
     }
     if (rp->rp_multi != NULL)
         curl_multi_cleanup(rp->rp_multi);
+    rp_app_free(rp);
     if (rp->rp_curl_timer != NULL)
         event_free(rp->rp_curl_timer);
     if (rp->rp_pass_ev != NULL)

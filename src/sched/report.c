@@ -42,8 +42,18 @@ report_context(char *out, size_t len, const char *pipeline)
     snprintf(out, len, "paved/%s", pipeline);
 }
 
+static void report_row(struct sched_run *r, const char *state,
+                       const char *description, bool final);
+
 void
 sched_report(struct sched_run *r, const char *state, const char *description)
+{
+    report_row(r, state, description, false);
+}
+
+static void
+report_row(struct sched_run *r, const char *state, const char *description,
+           bool final)
 {
     paved_sched *s = r->r_sched;
     struct paved_outbox_item it;
@@ -67,9 +77,19 @@ sched_report(struct sched_run *r, const char *state, const char *description)
     it.oi_description = (char *)description;
     it.oi_target_url = report_target(s, r->r_rec->ru_id);
     it.oi_run = r->r_rec->ru_id;
+    /* a check run shows more than a state: the steps, what failed, and
+     * the annotations the steps wrote */
+    if (final && paved_reporter_checks(s->s_cf, forge)) {
+        it.oi_summary = sched_output_summary(r);
+        it.oi_text = sched_output_text(r);
+        it.oi_annotations = sched_output_annotations(r);
+    }
     error = paved_store_run_save_report(s->s_store, r->r_rec, &it, 1,
                                         report_committed, s);
     free(it.oi_target_url);
+    free(it.oi_summary);
+    free(it.oi_text);
+    free(it.oi_annotations);
     if (error < 0)
         paved_log_kv(s->s_log, PAVED_LOG_ERROR, "cannot save run", "error",
                      paved_error_last(), NULL);
@@ -108,7 +128,7 @@ sched_report_final(struct sched_run *r)
                  rec->ru_reason != NULL ? rec->ru_reason
                                         : paved_run_state_name(rec->ru_state));
     }
-    sched_report(r, paved_run_state_name(rec->ru_state), desc);
+    report_row(r, paved_run_state_name(rec->ru_state), desc, true);
 }
 
 int

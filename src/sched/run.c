@@ -419,8 +419,8 @@ fail:
 
 /* ---- steps ------------------------------------------------------------- */
 
-static char *
-step_file(const struct sched_step *st, const char *ext)
+char *
+sched_step_file(const struct sched_step *st, const char *ext)
 {
     char name[160];
 
@@ -459,8 +459,8 @@ step_start(struct sched_step *st)
     char **env = NULL, *script = NULL, *log = NULL;
     int error;
 
-    if ((script = step_file(st, "sh")) == NULL ||
-        (log = step_file(st, "log")) == NULL) {
+    if ((script = sched_step_file(st, "sh")) == NULL ||
+        (log = sched_step_file(st, "log")) == NULL) {
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
         goto out;
     }
@@ -546,7 +546,7 @@ step_proc_done(const struct paved_proc_result *res, void *arg)
             (unsigned long long)s->s_cf->cf_retry_backoff * 1000ull
             << (shift > 8 ? 8 : shift);
         struct timeval tv;
-        char *log = step_file(st, "log");
+        char *log = sched_step_file(st, "log");
         if (ms > 300000)
             ms = 300000;
         tv.tv_sec = (time_t)(ms / 1000);

@@ -119,6 +119,9 @@ struct paved_run *sched_run_record(const paved_pipeline *pl,
 
 /* run.c */
 int sched_run_start(struct sched_run *r);
+/* "<rundir>/<index>-<name>.<ext>": the step's script (sh), log (log) and
+ * annotations (annotations); NULL when out of memory. */
+char *sched_step_file(const struct sched_step *st, const char *ext);
 void sched_run_cancel(struct sched_run *r, const char *why);
 void sched_steps_pump(struct sched_run *r);
 
@@ -134,6 +137,18 @@ int sched_report_step(struct sched_step *st);
 int sched_report_skip(struct paved_store_plan *plan, const paved_sched *s,
                       const paved_pipeline *pl, const struct paved_event *ev,
                       const char *why);
+
+/* output.c: what a check run shows besides its state (GitHub App) */
+/* Markdown: one table row per step (result, attempts, time). */
+char *sched_output_summary(const struct sched_run *r);
+/* Markdown: the last lines of each failed step's (masked) log; NULL when
+ * no step failed. */
+char *sched_output_text(const struct sched_run *r);
+/* The annotations the steps wrote to $PAVED_ANNOTATIONS, as one JSON
+ * array (at most SCHED_ANNOTATIONS_MAX); NULL when there are none. Lines
+ * that are not annotations are skipped and said so in the step's log. */
+char *sched_output_annotations(const struct sched_run *r);
+#define SCHED_ANNOTATIONS_MAX 1000
 
 /* stepenv.c */
 /* A NULL-terminated "K=V" environment for step st; *out: free each and

@@ -93,7 +93,7 @@ sched_step_env(char ***out, const struct sched_run *r,
     const struct paved_event *ev = &r->r_ev;
     const struct paved_pipeline_kv *kv;
     struct envb e;
-    char num[32], attempt[16];
+    char num[32], attempt[16], *annotations;
     const char *v;
     size_t n, i;
 
@@ -140,6 +140,12 @@ sched_step_env(char ***out, const struct sched_run *r,
     snprintf(attempt, sizeof(attempt), "%u", st->ss_rec.sr_attempts);
     env_set(&e, "PAVED_ATTEMPT", attempt);
     env_set(&e, "PAVED_WORKSPACE", r->r_workspace);
+    /* where a step writes annotations for the check run, one JSON object
+     * a line (docs/reporting.md) */
+    if ((annotations = sched_step_file(st, "annotations")) == NULL)
+        e.e_failed = 1;
+    env_set(&e, "PAVED_ANNOTATIONS", annotations);
+    free(annotations);
     if (e.e_failed || e.e_items == NULL) {
         sched_env_free(e.e_items);
         return paved_error_set(PAVED_ENOMEM, "out of memory");

@@ -185,6 +185,9 @@ paved_outbox_item_free(struct paved_outbox_item *it)
     free(it->oi_target_url);
     free(it->oi_status);
     free(it->oi_last_error);
+    free(it->oi_summary);
+    free(it->oi_text);
+    free(it->oi_annotations);
     free(it);
 }
 

@@ -14,7 +14,7 @@
 #include "store/backend.h"
 #include "store/sqlite_int.h"
 
-#define SQLITE_SCHEMA_VERSION 3
+#define SQLITE_SCHEMA_VERSION 4
 
 /* Each step of the schema's history, applied in order inside one
  * transaction; user_version records how far a database has come. */
@@ -90,6 +90,14 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "  last_error TEXT,"
     "  UNIQUE (forge, repo, sha, context));"
     "CREATE INDEX outbox_due ON outbox (next_ms) WHERE status = 'pending';",
+    /* 4: GitHub check runs: their id on the forge, output, annotations */
+    "ALTER TABLE outbox ADD COLUMN summary TEXT;"
+    "ALTER TABLE outbox ADD COLUMN text TEXT;"
+    "ALTER TABLE outbox ADD COLUMN annotations TEXT;"
+    "ALTER TABLE outbox ADD COLUMN check_run_id INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN check_run_of INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN annotations_sent INTEGER NOT NULL"
+    "  DEFAULT 0;",
 };
 
 int

@@ -49,14 +49,21 @@ sqlite_outbox_put(void *conn, const struct paved_outbox_item *it)
     if (sqlite3_prepare_v2(
             sc->sc_db,
             "INSERT INTO outbox (forge, repo, sha, context, state,"
-            " description, target_url, run_id, updated_ms)"
-            " VALUES (?,?,?,?,?,?,?,?,?)"
+            " description, target_url, run_id, updated_ms, summary, text,"
+            " annotations)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT (forge, repo, sha, context) DO UPDATE SET"
             " state = excluded.state, description = excluded.description,"
             " target_url = excluded.target_url, run_id = excluded.run_id,"
             " updated_ms = excluded.updated_ms, version = version + 1,"
             " status = 'pending', attempts = 0, next_ms = 0,"
-            " last_error = NULL",
+            " last_error = NULL, summary = excluded.summary,"
+            " text = excluded.text, annotations = excluded.annotations,"
+            /* annotations already on the check run stay counted only
+             * when they are the same ones, on the same run's check */
+            " annotations_sent = CASE WHEN run_id = excluded.run_id AND"
+            " annotations IS excluded.annotations THEN annotations_sent"
+            " ELSE 0 END",
             -1, &st, NULL) != SQLITE_OK)
         return sq_fail(sc->sc_db, "outbox put");
     sqlite3_bind_text(st, 1, it->oi_forge, -1, SQLITE_STATIC);
@@ -68,6 +75,9 @@ sqlite_outbox_put(void *conn, const struct paved_outbox_item *it)
     ob_bind_text(st, 7, it->oi_target_url);
     sqlite3_bind_int64(st, 8, it->oi_run);
     sqlite3_bind_int64(st, 9, ob_now_ms());
+    ob_bind_text(st, 10, it->oi_summary);
+    ob_bind_text(st, 11, it->oi_text);
+    ob_bind_text(st, 12, it->oi_annotations);
     return ob_exec(sc, st, "outbox put");
 }
 
@@ -77,6 +87,26 @@ sqlite_outbox_update(void *conn, const struct paved_outbox_item *it)
     struct sqlite_conn *sc = conn;
     sqlite3_stmt *st = NULL;
     int sent = it->oi_status != NULL && strcmp(it->oi_status, "sent") == 0;
+    int error;
+
+    /* what exists on the forge is recorded whatever happened since */
+    if (it->oi_check_run_id > 0) {
+        if (sqlite3_prepare_v2(
+                sc->sc_db,
+                "UPDATE outbox SET check_run_id = ?1, check_run_of = ?2,"
+                " annotations_sent = CASE WHEN version = ?3 THEN ?4"
+                " ELSE annotations_sent END WHERE id = ?5",
+                -1, &st, NULL) != SQLITE_OK)
+            return sq_fail(sc->sc_db, "outbox check run");
+        sqlite3_bind_int64(st, 1, it->oi_check_run_id);
+        sqlite3_bind_int64(st, 2, it->oi_check_run_of);
+        sqlite3_bind_int64(st, 3, it->oi_sent_version);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)it->oi_annotations_sent);
+        sqlite3_bind_int64(st, 5, it->oi_id);
+        if ((error = ob_exec(sc, st, "outbox check run")) < 0)
+            return error;
+        st = NULL;
+    }
 
     /* Only the version that was sent is settled: a change committed while
      * the request was in flight keeps the row pending. */
@@ -120,7 +150,8 @@ sqlite_outbox_retry(void *conn, int64_t id)
 #define OB_COLUMNS                                                             \
     "id, forge, repo, sha, context, state, description, target_url, run_id, "  \
     "version, sent_version, status, attempts, next_ms, updated_ms, "           \
-    "last_error FROM outbox "
+    "last_error, summary, text, annotations, check_run_id, check_run_of, "     \
+    "annotations_sent FROM outbox "
 
 static char *
 ob_text(sqlite3_stmt *st, int col, int *failed)
@@ -158,6 +189,12 @@ ob_row(struct paved_outbox_item **out, sqlite3_stmt *st)
     it->oi_next_ms = sqlite3_column_int64(st, 13);
     it->oi_updated_ms = sqlite3_column_int64(st, 14);
     it->oi_last_error = ob_text(st, 15, &failed);
+    it->oi_summary = ob_text(st, 16, &failed);
+    it->oi_text = ob_text(st, 17, &failed);
+    it->oi_annotations = ob_text(st, 18, &failed);
+    it->oi_check_run_id = sqlite3_column_int64(st, 19);
+    it->oi_check_run_of = sqlite3_column_int64(st, 20);
+    it->oi_annotations_sent = (unsigned)sqlite3_column_int64(st, 21);
     if (failed || it->oi_forge == NULL || it->oi_status == NULL) {
         paved_outbox_item_free(it);
         return paved_error_set(PAVED_ENOMEM, "out of memory");

@@ -497,6 +497,9 @@ store_item_copy(struct paved_outbox_item **out,
     DUP(oi_target_url);
     DUP(oi_status);
     DUP(oi_last_error);
+    DUP(oi_summary);
+    DUP(oi_text);
+    DUP(oi_annotations);
 #undef DUP
     if (failed)
         return paved_error_set(PAVED_ENOMEM, "out of memory");

@@ -493,6 +493,80 @@ test_token_request(void **state)
     paved_ghapp_free(a);
 }
 
+/* GET /repos/{owner}/{repo}/installation with the App's JWT */
+static void
+test_installation_request(void **state)
+{
+    static const char *const bad_repos[] = {
+        "",    "octo",  "octo/", "/repo", "o/r/x",  "../r", "o/..",
+        "o/.", "o r/x", "o/r?x", "o/r#",  "o/r%2F", "ö/r",
+    };
+    struct keys *k = *state;
+    struct paved_http_request r;
+    paved_ghapp *a = NULL;
+    const char *jwt;
+    size_t i;
+
+    assert_int_equal(paved_ghapp_new(&a, "42", k->k_pkcs8, k->k_pkcs8_len), 0);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(
+        paved_ghapp_installation_request(&r, a, "https://api.github.com",
+                                         "octo-org/hello.world", NOW),
+        0);
+    assert_string_equal(r.hr_method, "GET");
+    assert_string_equal(
+        r.hr_url,
+        "https://api.github.com/repos/octo-org/hello.world/installation");
+    assert_int_equal(r.hr_nheaders, 4);
+    assert_string_equal(r.hr_headers[0], "Accept: application/vnd.github+json");
+    assert_true(strncmp(r.hr_headers[1], "Authorization: Bearer ", 22) == 0);
+    assert_string_equal(r.hr_headers[2], "User-Agent: paved");
+    assert_string_equal(r.hr_headers[3], "X-GitHub-Api-Version: 2022-11-28");
+    assert_null(r.hr_body); /* a GET has no body */
+    assert_int_equal(r.hr_body_len, 0);
+    jwt = r.hr_headers[1] + 22;
+    check_claims(jwt, "42", NOW);
+    assert_true(openssl_verifies(k, jwt, "pub8.pem"));
+    assert_false(openssl_verifies(k, jwt, "pub1.pem"));
+    paved_http_request_dispose(&r);
+
+    /* GitHub Enterprise Server, trailing slashes ignored */
+    assert_int_equal(
+        paved_ghapp_installation_request(
+            &r, a, "http://ghe.example:8080/api/v3/", "o_1/r-2.x", NOW + 5),
+        0);
+    assert_string_equal(
+        r.hr_url,
+        "http://ghe.example:8080/api/v3/repos/o_1/r-2.x/installation");
+    check_claims(r.hr_headers[1] + 22, "42", NOW + 5);
+    paved_http_request_dispose(&r);
+
+    /* refused: *out stays as it was */
+    memset(&r, 0, sizeof(r));
+    for (i = 0; i < sizeof(bad_repos) / sizeof(bad_repos[0]); i++) {
+        if (paved_ghapp_installation_request(&r, a, "https://api.github.com",
+                                             bad_repos[i], NOW) != PAVED_EINVAL)
+            fail_msg("accepted repo \"%s\"", bad_repos[i]);
+        assert_non_null(strstr(paved_error_last(), "owner/name"));
+    }
+    assert_int_equal(paved_ghapp_installation_request(
+                         &r, a, "https://api.github.com", NULL, NOW),
+                     PAVED_EINVAL);
+    assert_int_equal(paved_ghapp_installation_request(&r, a, "", "o/r", NOW),
+                     PAVED_EINVAL);
+    assert_int_equal(paved_ghapp_installation_request(&r, a, "//", "o/r", NOW),
+                     PAVED_EINVAL);
+    assert_int_equal(paved_ghapp_installation_request(&r, a, NULL, "o/r", NOW),
+                     PAVED_EINVAL);
+    assert_int_equal(paved_ghapp_installation_request(
+                         &r, a, "https://api.github.com", "o/r", 0),
+                     PAVED_EINVAL);
+    assert_null(r.hr_method);
+    assert_null(r.hr_url);
+    assert_null(r.hr_headers);
+    paved_ghapp_free(a);
+}
+
 static int
 store(paved_ghapp *a, int64_t id, const char *json)
 {
@@ -748,6 +822,7 @@ main(void)
         cmocka_unit_test(test_bad_keys),
         cmocka_unit_test(test_jwt_bad_clock),
         cmocka_unit_test(test_token_request),
+        cmocka_unit_test(test_installation_request),
         cmocka_unit_test(test_token_cache_margin),
         cmocka_unit_test(test_token_cache_per_installation),
         cmocka_unit_test(test_token_escaped),

@@ -400,6 +400,89 @@ test_outbox_coalesces(void **state)
                      PAVED_ENOTFOUND);
 }
 
+static void
+save_check(struct fixture *f, int64_t run, const char *state,
+           const char *annotations)
+{
+    struct paved_outbox_item it;
+
+    memset(&it, 0, sizeof(it));
+    it.oi_forge = "github";
+    it.oi_repo = "acme/shop";
+    it.oi_sha = "eeee555";
+    it.oi_context = "paved/service";
+    it.oi_state = (char *)state;
+    it.oi_description = "d";
+    it.oi_summary = "| Step | Result |";
+    it.oi_text = "### test";
+    it.oi_annotations = (char *)annotations;
+    it.oi_run = run;
+    assert_int_equal(
+        paved_store_run_save_report(f->f_st, NULL, &it, 1, on_saved, f), 0);
+    wait_done(f, f->f_done + 1);
+}
+
+/* A check run's id is kept whatever happened since its request (it names
+ * what exists on GitHub); the count of annotations sent survives a newer
+ * state only for the same run and the same annotations. */
+static void
+test_outbox_check_runs(void **state)
+{
+    struct fixture *f = *state;
+    struct paved_outbox_item *it, upd;
+    const char *ann = "[{\"path\":\"a\",\"start_line\":1}]";
+
+    save_check(f, 7, "running", NULL);
+    it = only_row(f, "pending");
+    assert_string_equal(it->oi_summary, "| Step | Result |");
+    assert_string_equal(it->oi_text, "### test");
+    assert_null(it->oi_annotations);
+    assert_int_equal(it->oi_check_run_id, 0);
+
+    /* created as version 1; version 2 arrived while it was in flight */
+    save_check(f, 7, "failure", ann);
+    memset(&upd, 0, sizeof(upd));
+    upd.oi_id = it->oi_id;
+    upd.oi_sent_version = 1;
+    upd.oi_status = "sent";
+    upd.oi_check_run_id = 4242;
+    upd.oi_check_run_of = 7;
+    upd.oi_annotations_sent = 50;
+    assert_int_equal(paved_store_outbox_update(f->f_st, &upd, on_saved, f), 0);
+    wait_done(f, f->f_done + 1);
+    paved_outbox_item_free(it);
+    it = only_row(f, "pending");
+    assert_int_equal(it->oi_check_run_id, 4242);
+    assert_int_equal(it->oi_check_run_of, 7);
+    assert_int_equal(it->oi_annotations_sent, 0); /* not version 2's */
+    assert_string_equal(it->oi_annotations, ann);
+
+    /* version 2: the first 50 annotations went; more to send */
+    upd.oi_sent_version = 2;
+    upd.oi_status = "pending";
+    upd.oi_annotations_sent = 50;
+    assert_int_equal(paved_store_outbox_update(f->f_st, &upd, on_saved, f), 0);
+    wait_done(f, f->f_done + 1);
+    paved_outbox_item_free(it);
+    it = only_row(f, "pending");
+    assert_int_equal(it->oi_annotations_sent, 50);
+    assert_int_equal(it->oi_sent_version, 1); /* v1 went */
+
+    /* the same annotations again on the same run: the count stays */
+    save_check(f, 7, "failure", ann);
+    paved_outbox_item_free(it);
+    it = only_row(f, "pending");
+    assert_int_equal(it->oi_annotations_sent, 50);
+    /* another run (a replay): counted from zero, its own check run */
+    save_check(f, 8, "running", ann);
+    paved_outbox_item_free(it);
+    it = only_row(f, "pending");
+    assert_int_equal(it->oi_annotations_sent, 0);
+    assert_int_equal(it->oi_check_run_of, 7);
+    assert_int_equal(it->oi_run, 8);
+    paved_outbox_item_free(it);
+}
+
 int
 main(void)
 {
@@ -409,6 +492,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_duplicates_fold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_saves_and_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_coalesces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_check_runs, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
