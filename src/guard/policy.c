@@ -1,0 +1,347 @@
+/* The repository's guardrail policy, .paved/policy.yaml:
+ *
+ *     fail_on: high                 # findings at or above fail the check
+ *     rules:
+ *       k8s.read-only-root-fs: low  # a rule's severity, or "off"
+ *     exceptions:
+ *       - rule: k8s.host-path
+ *         path: deploy/node-exporter.yaml   # a path, a glob or a dir/
+ *         reason: node-exporter reads the host's /proc
+ *         expires: 2027-03-01
+ *
+ * An exception needs all four keys; an expired one no longer applies and
+ * is itself a finding, so an exception cannot quietly become permanent.
+ * Everything wrong in the file is a finding at its line: a broken policy
+ * never hides what the checks found. */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard/guard_int.h"
+#include "paved/error.h"
+
+#define POLICY_MAX_RULES 512
+#define POLICY_MAX_EXCEPTIONS 1024
+
+static const struct paved_rule policy_rules[] = {
+    {"policy.syntax", PAVED_SEV_HIGH,
+     "the policy file is valid YAML of the documented shape"},
+    {"policy.unknown-rule", PAVED_SEV_MEDIUM,
+     "rules and exceptions name rules that exist"},
+    {"policy.exception-incomplete", PAVED_SEV_HIGH,
+     "every exception has rule, path, reason and expires (YYYY-MM-DD)"},
+    {"policy.exception-expired", PAVED_SEV_HIGH,
+     "exceptions are renewed or removed before they expire"},
+};
+
+const struct paved_rule *
+guard_policy_rules(size_t *n)
+{
+    *n = sizeof(policy_rules) / sizeof(policy_rules[0]);
+    return policy_rules;
+}
+
+struct policy_sev {
+    char *ps_rule;
+    bool ps_off;
+    enum paved_severity ps_sev;
+};
+
+struct policy_exc {
+    char *pe_rule;
+    char *pe_path;
+};
+
+struct guard_policy {
+    enum paved_severity p_fail_on;
+    struct policy_sev *p_sevs;
+    size_t p_nsevs;
+    struct policy_exc *p_excs;
+    size_t p_nexcs;
+};
+
+int
+guard_policy_default(struct guard_policy **out)
+{
+    if ((*out = calloc(1, sizeof(**out))) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    (*out)->p_fail_on = PAVED_SEV_HIGH;
+    return 0;
+}
+
+void
+guard_policy_free(struct guard_policy *p)
+{
+    size_t i;
+
+    if (p == NULL)
+        return;
+    for (i = 0; i < p->p_nsevs; i++)
+        free(p->p_sevs[i].ps_rule);
+    for (i = 0; i < p->p_nexcs; i++) {
+        free(p->p_excs[i].pe_rule);
+        free(p->p_excs[i].pe_path);
+    }
+    free(p->p_sevs);
+    free(p->p_excs);
+    free(p);
+}
+
+enum paved_severity
+guard_policy_fail_on(const struct guard_policy *p)
+{
+    return p->p_fail_on;
+}
+
+/* YYYY-MM-DD, a real calendar day */
+static bool
+policy_date_ok(const char *s)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int i, y, m, d;
+
+    if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+        (s[3] - '0');
+    m = (s[5] - '0') * 10 + (s[6] - '0');
+    d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return false;
+    return !(m == 2 && d == 29 &&
+             !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+static int
+policy_rules_map(struct guard_policy *p, struct paved_findings *fs,
+                 const char *path, const struct ydoc *map)
+{
+    size_t i;
+    int error;
+
+    if (map->yd_type != YD_MAP)
+        return guard_report(fs, "policy.syntax", path, map->yd_line, 0,
+                            "rules: must be a mapping of rule ID to a "
+                            "severity (info..critical) or off");
+    for (i = 0; i + 1 < map->yd_n && p->p_nsevs < POLICY_MAX_RULES; i += 2) {
+        const struct ydoc *k = map->yd_items[i], *v = map->yd_items[i + 1];
+        const char *id = guard_ydoc_str(k), *val = guard_ydoc_str(v);
+        struct policy_sev *ps = &p->p_sevs[p->p_nsevs];
+        if (id == NULL || paved_guard_rule(id) == NULL) {
+            if ((error = guard_report(fs, "policy.unknown-rule", path,
+                                      k->yd_line, 0,
+                                      "rules: no rule \"%s\": see paved "
+                                      "check --rules for the IDs",
+                                      id != NULL ? id : "")) < 0)
+                return error;
+            continue;
+        }
+        memset(ps, 0, sizeof(*ps));
+        if (val != NULL && strcmp(val, "off") == 0) {
+            ps->ps_off = true;
+        } else if (val == NULL || paved_severity_parse(&ps->ps_sev, val) < 0) {
+            if ((error = guard_report(fs, "policy.syntax", path, v->yd_line, 0,
+                                      "rules: %s: \"%s\" is not a severity: "
+                                      "use info, low, medium, high, critical "
+                                      "or off",
+                                      id, val != NULL ? val : "")) < 0)
+                return error;
+            continue;
+        }
+        if ((ps->ps_rule = strdup(id)) == NULL)
+            return paved_error_set(PAVED_ENOMEM, "out of memory");
+        p->p_nsevs++;
+    }
+    return 0;
+}
+
+static int
+policy_exception(struct guard_policy *p, struct paved_findings *fs,
+                 const char *path, const struct ydoc *e, const char *today)
+{
+    const char *rule, *glob, *reason, *expires;
+    struct policy_exc *pe;
+
+    if (e->yd_type != YD_MAP)
+        return guard_report(fs, "policy.syntax", path, e->yd_line, 0,
+                            "exceptions: each item is a mapping with rule, "
+                            "path, reason and expires");
+    rule = guard_ydoc_str(guard_ydoc_get(e, "rule"));
+    glob = guard_ydoc_str(guard_ydoc_get(e, "path"));
+    reason = guard_ydoc_str(guard_ydoc_get(e, "reason"));
+    expires = guard_ydoc_str(guard_ydoc_get(e, "expires"));
+    if (rule == NULL || glob == NULL || reason == NULL || reason[0] == '\0' ||
+        !policy_date_ok(expires))
+        return guard_report(fs, "policy.exception-incomplete", path, e->yd_line,
+                            0,
+                            "exception for %s does not apply: it needs rule, "
+                            "path, a reason and expires: YYYY-MM-DD%s",
+                            rule != NULL ? rule : "(no rule)",
+                            expires != NULL && !policy_date_ok(expires)
+                                ? " (expires is not a date)"
+                                : "");
+    if (paved_guard_rule(rule) == NULL)
+        return guard_report(fs, "policy.unknown-rule", path, e->yd_line, 0,
+                            "exception: no rule \"%s\": see paved check "
+                            "--rules for the IDs",
+                            rule);
+    /* ISO dates compare as strings */
+    if (strcmp(expires, today) < 0)
+        return guard_report(fs, "policy.exception-expired", path, e->yd_line, 0,
+                            "exception for %s on %s expired on %s: fix the "
+                            "finding, or renew the exception with a reason",
+                            rule, glob, expires);
+    if (p->p_nexcs >= POLICY_MAX_EXCEPTIONS)
+        return 0;
+    pe = &p->p_excs[p->p_nexcs];
+    if ((pe->pe_rule = strdup(rule)) == NULL ||
+        (pe->pe_path = strdup(glob)) == NULL) {
+        free(pe->pe_rule);
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    }
+    p->p_nexcs++;
+    return 0;
+}
+
+int
+guard_policy_parse(struct guard_policy **out, struct paved_findings *fs,
+                   const char *path, const char *data, size_t len,
+                   const char *today)
+{
+    struct guard_policy *p = NULL;
+    struct ydoc **docs = NULL;
+    const struct ydoc *root, *v;
+    size_t ndocs = 0, i;
+    unsigned line = 0;
+    int error;
+
+    *out = NULL;
+    if ((error = guard_policy_default(&p)) < 0)
+        return error;
+    if ((p->p_sevs = calloc(POLICY_MAX_RULES, sizeof(*p->p_sevs))) == NULL ||
+        (p->p_excs = calloc(POLICY_MAX_EXCEPTIONS, sizeof(*p->p_excs))) ==
+            NULL) {
+        error = paved_error_set(PAVED_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((error = guard_ydoc_load(&docs, &ndocs, &line, data, len)) < 0) {
+        if (error == PAVED_ENOMEM)
+            goto out;
+        error = guard_report(fs, "policy.syntax", path, line, 0, "%s",
+                             paved_error_last());
+        goto done;
+    }
+    if (ndocs == 0)
+        goto done;
+    root = docs[0];
+    if (root->yd_type != YD_MAP || ndocs > 1) {
+        error = guard_report(fs, "policy.syntax", path, root->yd_line, 0,
+                             "the policy is one mapping with fail_on, rules "
+                             "and exceptions");
+        goto done;
+    }
+    for (i = 0; i + 1 < root->yd_n; i += 2) {
+        const char *key = guard_ydoc_str(root->yd_items[i]);
+        if (key == NULL ||
+            (strcmp(key, "fail_on") != 0 && strcmp(key, "rules") != 0 &&
+             strcmp(key, "exceptions") != 0))
+            if ((error = guard_report(fs, "policy.syntax", path,
+                                      root->yd_items[i]->yd_line, 0,
+                                      "unknown key \"%s\": the policy has "
+                                      "fail_on, rules and exceptions",
+                                      key != NULL ? key : "")) < 0)
+                goto out;
+    }
+    if ((v = guard_ydoc_get(root, "fail_on")) != NULL &&
+        paved_severity_parse(&p->p_fail_on, guard_ydoc_str(v)) < 0 &&
+        (error = guard_report(fs, "policy.syntax", path, v->yd_line, 0,
+                              "fail_on: use info, low, medium, high or "
+                              "critical")) < 0)
+        goto out;
+    if ((v = guard_ydoc_get(root, "rules")) != NULL && !v->yd_null &&
+        (error = policy_rules_map(p, fs, path, v)) < 0)
+        goto out;
+    if ((v = guard_ydoc_get(root, "exceptions")) != NULL && !v->yd_null) {
+        if (v->yd_type != YD_SEQ) {
+            if ((error = guard_report(fs, "policy.syntax", path, v->yd_line, 0,
+                                      "exceptions: must be a list")) < 0)
+                goto out;
+        } else {
+            for (i = 0; i < v->yd_n; i++)
+                if ((error = policy_exception(p, fs, path, v->yd_items[i],
+                                              today)) < 0)
+                    goto out;
+        }
+    }
+done:
+    error = 0;
+    *out = p;
+    p = NULL;
+out:
+    guard_ydoc_free_all(docs, ndocs);
+    guard_policy_free(p);
+    return error;
+}
+
+/* An exception's path: the file itself, a glob (fnmatch, '*' does not
+ * cross '/'), or a directory ending in '/' and everything under it. */
+static bool
+policy_path_matches(const char *pattern, const char *path)
+{
+    size_t n = strlen(pattern);
+
+    if (n > 0 && pattern[n - 1] == '/')
+        return strncmp(path, pattern, n) == 0;
+    return strcmp(pattern, path) == 0 ||
+           fnmatch(pattern, path, FNM_PATHNAME) == 0;
+}
+
+static void
+policy_drop(struct paved_findings *fs, size_t i)
+{
+    struct paved_finding *f = &fs->fs_items[i];
+
+    free(f->f_rule);
+    free(f->f_path);
+    free(f->f_message);
+    free(f->f_fingerprint);
+    memmove(f, f + 1, (fs->fs_n - i - 1) * sizeof(*f));
+    fs->fs_n--;
+}
+
+size_t
+guard_policy_apply(const struct guard_policy *p, struct paved_findings *fs)
+{
+    size_t i = 0, k, excepted = 0;
+
+    while (i < fs->fs_n) {
+        struct paved_finding *f = &fs->fs_items[i];
+        bool drop = false;
+        /* the policy's own findings cannot be configured away */
+        if (strncmp(f->f_rule, "policy.", 7) == 0) {
+            i++;
+            continue;
+        }
+        for (k = 0; k < p->p_nsevs; k++) {
+            if (strcmp(p->p_sevs[k].ps_rule, f->f_rule) == 0) {
+                drop = p->p_sevs[k].ps_off;
+                f->f_severity = p->p_sevs[k].ps_sev;
+            }
+        }
+        for (k = 0; !drop && k < p->p_nexcs; k++) {
+            if (strcmp(p->p_excs[k].pe_rule, f->f_rule) == 0 &&
+                policy_path_matches(p->p_excs[k].pe_path, f->f_path)) {
+                drop = true;
+                excepted++;
+            }
+        }
+        if (drop)
+            policy_drop(fs, i);
+        else
+            i++;
+    }
+    return excepted;
+}
