@@ -60,7 +60,8 @@ enum paved_pipeline_concurrency {
 struct paved_step {
     char *st_name;   /* unique, [a-z0-9][a-z0-9_-]* */
     char *st_run;    /* script text, or NULL when st_uses is set */
-    char *st_uses;   /* built-in step kind, or NULL when st_run is set */
+    char *st_uses;   /* built-in step kind ("guardrails", "scan"), or NULL
+                        when st_run is set */
     char **st_needs; /* names of steps that must finish first */
     size_t st_nneeds;
     char *st_if;         /* the expression's text; NULL = always */
@@ -68,6 +69,8 @@ struct paved_step {
     unsigned st_retries; /* 0..10, default 0 */
     struct paved_pipeline_kv *st_env;
     size_t st_nenv;
+    struct paved_pipeline_kv *st_with; /* uses: parameters, by name */
+    size_t st_nwith;
     bool st_allow_failure; /* a failure does not fail the run or skip
                               its dependents */
     bool st_from_repo;     /* added by a .paved.yaml: gets no secrets */

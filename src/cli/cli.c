@@ -31,6 +31,12 @@ cli_usage(FILE *fp)
                 "again\n"
                 "  outbox [--state S] | retry ID  statuses not yet on the "
                 "forge\n"
+                "  check [PATH] [--format text|json|sarif] [--base REV]\n"
+                "                                 guardrails: manifests, "
+                "Dockerfiles, secrets\n"
+                "  scan --report FILE | --image IMAGE [--severity S]\n"
+                "                                 the vulnerability gate on "
+                "a Trivy report\n"
                 "  config [--config FILE]         print the effective "
                 "configuration\n"
                 "  version                        print the version\n"
@@ -98,6 +104,10 @@ paved_cli_main(int argc, char **argv)
         return paved_cli_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "outbox") == 0)
         return paved_cli_outbox(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return paved_cli_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "scan") == 0)
+        return paved_cli_scan(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0)
         return cli_config(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -12,6 +12,8 @@ int paved_cli_logs(int argc, char **argv);
 int paved_cli_cancel(int argc, char **argv);
 int paved_cli_replay(int argc, char **argv);
 int paved_cli_outbox(int argc, char **argv);
+int paved_cli_check(int argc, char **argv);
+int paved_cli_scan(int argc, char **argv);
 
 /* client.c: paved's API over HTTP */
 #include <stddef.h>

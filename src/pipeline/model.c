@@ -15,10 +15,12 @@
 #include "paved/error.h"
 #include "pipeline/pipeline_int.h"
 
-/* Built-in step kinds (`uses:`). Empty until the executor issues add
- * them (checkout, docker build, deploy ...); the NULL keeps the array
- * legal C while it has no entries. */
-static const char *const pl_kinds[] = {NULL};
+/* Built-in step kinds (`uses:`) and the `with:` parameters each takes;
+ * the executor (src/sched/builtin.c) runs them. */
+static const char *const pl_kinds[] = {"guardrails", "scan", NULL};
+static const char *const with_guardrails[] = {"fail_on", "production"};
+static const char *const with_scan[] = {"image", "report", "severity",
+                                        "ignore_unfixed", "trivy"};
 
 static const char *const top_keys[] = {
     "name",        "on",         "repos",         "env",   "secrets",
@@ -31,7 +33,7 @@ static const char *const pr_keys[] = {"branches", "actions", "paths"};
 static const char *const conc_keys[] = {"mode", "max_queued", "group"};
 static const char *const step_keys[] = {
     "name",    "run",     "uses", "needs",         "if",
-    "timeout", "retries", "env",  "allow_failure",
+    "timeout", "retries", "env",  "allow_failure", "with",
 };
 static const char *const pr_actions[] = {
     "opened",   "synchronize",      "reopened",         "closed",
@@ -687,17 +689,66 @@ parse_uses(struct pl_ctx *cx, struct pl_step *st, const struct ynode *v)
         }
     }
     paved_text_show(shown, sizeof(shown), v->yn_value);
-    if (nkinds == 0)
-        pl_diag_at(cx, v,
-                   "unknown step kind %s (no built-in kinds yet; use run:)",
-                   shown);
-    else if ((guess = paved_text_suggest(v->yn_value, pl_kinds, nkinds)) !=
-             NULL)
+    if ((guess = paved_text_suggest(v->yn_value, pl_kinds, nkinds)) != NULL)
         pl_diag_at(cx, v, "unknown step kind %s (did you mean \"%s\"?)", shown,
                    guess);
     else
-        pl_diag_at(cx, v, "unknown step kind %s (see docs/pipelines.md)",
+        pl_diag_at(cx, v,
+                   "unknown step kind %s (built in: guardrails, scan; for "
+                   "anything else, run:)",
                    shown);
+}
+
+/* `with:` gives a built-in step its parameters: names the kind knows,
+ * string values (they reach the step as PAVED_WITH_<NAME>, never as
+ * command text). */
+static void
+parse_with(struct pl_ctx *cx, struct pl_step *st, const struct ynode *v)
+{
+    const char *name = st->s_pub.st_name ? st->s_pub.st_name : "?";
+    const char *const *keys = NULL;
+    char what[96], shown[64];
+    size_t nkeys = 0, i;
+
+    snprintf(what, sizeof(what), "step \"%.64s\": with", name);
+    if (st->s_pub.st_uses == NULL) {
+        pl_diag_at(cx, v,
+                   "step \"%s\": with: is for built-in steps (uses:); a run: "
+                   "step takes env:",
+                   name);
+        return;
+    }
+    if (strcmp(st->s_pub.st_uses, "guardrails") == 0) {
+        keys = with_guardrails;
+        nkeys = NELEM(with_guardrails);
+    } else if (strcmp(st->s_pub.st_uses, "scan") == 0) {
+        keys = with_scan;
+        nkeys = NELEM(with_scan);
+    }
+    if (!want_map(cx, v, what))
+        return;
+    /* names first (pl_parse_env reports duplicates and values) */
+    for (i = 0; i + 1 < v->yn_n; i += 2) {
+        const struct ynode *k = v->yn_items[i];
+        const char *guess;
+        size_t j;
+        if (k->yn_type != YN_SCALAR)
+            continue;
+        for (j = 0; j < nkeys && strcmp(keys[j], k->yn_value) != 0; j++)
+            ;
+        if (j < nkeys)
+            continue;
+        paved_text_show(shown, sizeof(shown), k->yn_value);
+        if ((guess = paved_text_suggest(k->yn_value, keys, nkeys)) != NULL)
+            pl_diag_at(cx, k, "%s: unknown parameter %s (did you mean \"%s\"?)",
+                       what, shown, guess);
+        else
+            pl_diag_at(cx, k,
+                       "%s: unknown parameter %s (%s takes: see "
+                       "docs/pipelines.md)",
+                       what, shown, st->s_pub.st_uses);
+    }
+    pl_parse_env(cx, &st->s_pub.st_with, &st->s_pub.st_nwith, v, what, NULL);
 }
 
 static void
@@ -766,6 +817,8 @@ parse_step_values(struct pl_ctx *cx, struct pl_step *st, const struct ynode *n)
     }
     if ((v = pl_map_get(n, "env")) != NULL)
         pl_parse_env(cx, &st->s_pub.st_env, &st->s_pub.st_nenv, v, what, NULL);
+    if ((v = pl_map_get(n, "with")) != NULL)
+        parse_with(cx, st, v);
 }
 
 static void
@@ -1195,6 +1248,7 @@ step_dispose(struct pl_step *st)
     free(st->s_pub.st_needs);
     free(st->s_pub.st_if);
     kv_free(st->s_pub.st_env, st->s_pub.st_nenv);
+    kv_free(st->s_pub.st_with, st->s_pub.st_nwith);
     paved_pipeline_expr_free(st->s_if);
     free(st->s_need_line);
     free(st->s_need_col);

@@ -474,7 +474,12 @@ step_start(struct sched_step *st)
     if ((error = sched_step_env(&env, r, st)) < 0)
         goto out;
     memset(&spec, 0, sizeof(spec));
-    spec.ps_script = st->ss_def->st_run != NULL ? st->ss_def->st_run : "";
+    if (st->ss_def->st_uses != NULL)
+        spec.ps_script = sched_builtin_script(st->ss_def->st_uses);
+    else
+        spec.ps_script = st->ss_def->st_run;
+    if (spec.ps_script == NULL)
+        spec.ps_script = "";
     spec.ps_script_path = script;
     spec.ps_cwd = r->r_workspace;
     spec.ps_env = env;

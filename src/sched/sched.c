@@ -465,8 +465,9 @@ paved_sched_new(paved_sched **out, const struct paved_sched_deps *deps)
     s->s_secrets_dir = cf->cf_secrets_dir[0] != '\0'
                            ? strdup(cf->cf_secrets_dir)
                            : sched_path(cf->cf_data_dir, "secrets", NULL);
+    s->s_exe = sched_self_exe();
     if (s->s_work_dir == NULL || s->s_runs_dir == NULL ||
-        s->s_git_dir == NULL || s->s_secrets_dir == NULL) {
+        s->s_git_dir == NULL || s->s_secrets_dir == NULL || s->s_exe == NULL) {
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
         goto out;
     }
@@ -536,5 +537,6 @@ paved_sched_free(paved_sched *s)
     free(s->s_runs_dir);
     free(s->s_git_dir);
     free(s->s_secrets_dir);
+    free(s->s_exe);
     free(s);
 }

@@ -91,6 +91,7 @@ struct paved_sched {
     char *s_runs_dir;    /* <data_dir>/runs */
     char *s_git_dir;     /* <data_dir>/git */
     char *s_secrets_dir;
+    char *s_exe; /* this paved binary: built-in steps run it */
 };
 
 /* sched.c */
@@ -149,6 +150,15 @@ char *sched_output_text(const struct sched_run *r);
  * that are not annotations are skipped and said so in the step's log. */
 char *sched_output_annotations(const struct sched_run *r);
 #define SCHED_ANNOTATIONS_MAX 1000
+
+/* builtin.c: steps with uses: run paved itself */
+/* The script of a built-in step kind; NULL for an unknown one. It takes
+ * every value from variables (PAVED_EXE, PAVED_WITH_*, the event's), so
+ * nothing from an event or a pipeline is ever command text. */
+const char *sched_builtin_script(const char *kind);
+/* The path of the running binary (/proc/self/exe), malloc'd; NULL when
+ * out of memory. */
+char *sched_self_exe(void);
 
 /* stepenv.c */
 /* A NULL-terminated "K=V" environment for step st; *out: free each and

@@ -146,6 +146,20 @@ sched_step_env(char ***out, const struct sched_run *r,
         e.e_failed = 1;
     env_set(&e, "PAVED_ANNOTATIONS", annotations);
     free(annotations);
+    /* a built-in step: paved itself, and its with: parameters */
+    if (st->ss_def->st_uses != NULL) {
+        env_set(&e, "PAVED_EXE", s->s_exe);
+        for (i = 0; i < st->ss_def->st_nwith; i++) {
+            char key[96];
+            size_t k;
+            snprintf(key, sizeof(key), "PAVED_WITH_%s",
+                     st->ss_def->st_with[i].kv_key);
+            for (k = 0; key[k] != '\0'; k++)
+                if (key[k] >= 'a' && key[k] <= 'z')
+                    key[k] = (char)(key[k] - 'a' + 'A');
+            env_set(&e, key, st->ss_def->st_with[i].kv_value);
+        }
+    }
     if (e.e_failed || e.e_items == NULL) {
         sched_env_free(e.e_items);
         return paved_error_set(PAVED_ENOMEM, "out of memory");

@@ -209,13 +209,13 @@ static const struct invalid_case invalid_cases[] = {
       "digits, - and _, starting with a letter or digit, at most 64)",
       "12:11: step \"both\" has both run and uses (a step is a script or a "
       "built-in kind: keep one)",
-      "12:11: unknown step kind \"docker-build\" (no built-in kinds yet; "
-      "use run:)",
+      "12:11: unknown step kind \"docker-build\" (built in: guardrails, "
+      "scan; for anything else, run:)",
       "13:11: step \"neither\" has neither run nor uses (add run: with the "
       "commands)",
       "15:5: step 6 has no name (add name: build)",
-      "17:11: unknown step kind \"checkout\" (no built-in kinds yet; use "
-      "run:)",
+      "17:11: unknown step kind \"checkout\" (built in: guardrails, scan; "
+      "for anything else, run:)",
       NULL}},
     {"invalid/values.yaml",
      {"5:15: concurrency.max_queued only applies to mode: queue (cancel "
@@ -323,6 +323,55 @@ test_invalid_files(void **state)
         assert_int_equal(paved_pipeline_load(&pl, NULL, path), PAVED_EINVAL);
         assert_memory_equal(paved_error_last(), want, strlen(want));
     }
+}
+
+/* Built-in steps and their with: parameters. */
+static void
+test_builtin_steps(void **state)
+{
+    static const char good[] = "name: a\non: {push: {}}\nsteps:\n"
+                               "  - name: guard\n    uses: guardrails\n"
+                               "    with: {fail_on: critical}\n"
+                               "  - name: scan\n    uses: scan\n"
+                               "    with: {image: reg/app:1, severity: HIGH}\n";
+    static const char bad[] = "name: a\non: {push: {}}\nsteps:\n"
+                              "  - name: guard\n    uses: guardrail\n"
+                              "  - name: scan\n    uses: scan\n"
+                              "    with: {imag: reg/app:1}\n"
+                              "  - name: sh\n    run: make\n"
+                              "    with: {x: y}\n";
+    struct paved_pipeline_diags dl = PAVED_PIPELINE_DIAGS_INIT;
+    const struct paved_step *st;
+    paved_pipeline *pl = NULL;
+
+    (void)state;
+    assert_int_equal(
+        paved_pipeline_parse(&pl, &dl, "x.yaml", good, sizeof(good) - 1), 0);
+    st = paved_pipeline_step(pl, 0);
+    assert_string_equal(st->st_uses, "guardrails");
+    assert_null(st->st_run);
+    assert_int_equal(st->st_nwith, 1);
+    assert_string_equal(st->st_with[0].kv_key, "fail_on");
+    assert_string_equal(st->st_with[0].kv_value, "critical");
+    st = paved_pipeline_step(pl, 1);
+    assert_string_equal(st->st_uses, "scan");
+    assert_int_equal(st->st_nwith, 2);
+    paved_pipeline_free(pl);
+
+    assert_int_equal(
+        paved_pipeline_parse(&pl, &dl, "x.yaml", bad, sizeof(bad) - 1),
+        PAVED_EINVAL);
+    assert_int_equal(dl.dl_n, 3);
+    assert_string_equal(dl.dl_items[0].dg_message,
+                        "unknown step kind \"guardrail\" (did you mean "
+                        "\"guardrails\"?)");
+    assert_string_equal(dl.dl_items[1].dg_message,
+                        "step \"scan\": with: unknown parameter \"imag\" "
+                        "(did you mean \"image\"?)");
+    assert_string_equal(dl.dl_items[2].dg_message,
+                        "step \"sh\": with: is for built-in steps (uses:); "
+                        "a run: step takes env:");
+    paved_pipeline_diags_dispose(&dl);
 }
 
 static void
@@ -576,6 +625,7 @@ main(void)
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_invalid_files),
         cmocka_unit_test(test_memory_inputs),
+        cmocka_unit_test(test_builtin_steps),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_load_dir),
         cmocka_unit_test(test_shipped_service),
