@@ -88,8 +88,12 @@ rp_app_new(struct paved_reporter *rp)
         explicit_bzero(pem, len);
         free(pem);
     }
-    if (error < 0)
-        return paved_error_set(error, "github app: %s", paved_error_last());
+    if (error < 0) {
+        char why[512];
+        /* the message is formatted into the same buffer: copy it first */
+        snprintf(why, sizeof(why), "%s", paved_error_last());
+        return paved_error_set(error, "github app: %s", why);
+    }
     /* the config checked it: digits, no more than 18 */
     rp->rp_app_inst = cf->cf_github_app_installation_id[0] != '\0'
                           ? strtoll(cf->cf_github_app_installation_id, NULL, 10)
@@ -330,6 +334,7 @@ rp_app_start(struct paved_reporter *rp, struct paved_outbox_item *it)
                           paved_error_set(PAVED_EINVAL,
                                           "outbox row %lld: unknown state %s",
                                           (long long)it->oi_id, it->oi_state));
+    q->q_fresh = cr.cr_id == 0;
     return app_launch(
         rp, q, paved_forgeapi_check_run(&q->q_hr, &q->q_nannot, &ep, &cr));
 }

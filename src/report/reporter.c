@@ -527,6 +527,11 @@ rp_launch(struct paved_reporter *rp, struct rp_req *q)
     /* a token must not follow a redirect to another host */
     curl_easy_setopt(q->q_easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(q->q_easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* libcurl sends a request again by itself when a reused connection
+     * dies before any answer; for a create that may have reached GitHub
+     * that is a second check run nobody looked for first */
+    if (q->q_fresh)
+        curl_easy_setopt(q->q_easy, CURLOPT_FRESH_CONNECT, 1L);
     if (curl_multi_add_handle(rp->rp_multi, q->q_easy) != CURLM_OK) {
         rp_req_free(q);
         return paved_error_set(PAVED_ERROR, "curl_multi_add_handle failed");

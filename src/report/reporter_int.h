@@ -47,6 +47,7 @@ struct rp_req {
     enum rp_kind q_kind;
     int64_t q_inst;  /* RQ_TOKEN, RQ_CHECK: the installation */
     size_t q_nannot; /* RQ_CHECK: annotations carried */
+    bool q_fresh;    /* a create: on a new connection (see rp_launch) */
     struct paved_buf q_head;
     struct paved_buf q_body;
     char q_err[CURL_ERROR_SIZE];

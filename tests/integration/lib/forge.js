@@ -35,58 +35,94 @@ const require = createRequire(import.meta.url);
 export const GITHUB_STATUS_PATH = '/repos/{owner}/{repo}/statuses/{sha}';
 export const GITHUB_STATUS_OPERATION = 'repos/create-commit-status';
 
-let openapiCache = null;
+let openapiDoc = null;
+const operationCache = new Map();
 
-// {version, operationId, schema (request body, $refs resolved), params}
-// of POST /repos/{owner}/{repo}/statuses/{sha} in GitHub's description of
-// api.github.com. Loaded once per process (the file is 13 MB; only the
-// operation is kept).
-export function githubStatusOperation() {
-    if (openapiCache)
-        return openapiCache;
+// GitHub's description of api.github.com (npm @octokit/openapi), parsed
+// once per process: the file is 13 MB and takes a few hundred ms.
+function openapiDocument() {
+    if (openapiDoc)
+        return openapiDoc;
     const pkgDir = path.dirname(
         require.resolve('@octokit/openapi/package.json'));
     const file = path.join(pkgDir, 'generated', 'api.github.com.json');
-    const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
-    const op = doc.paths?.[GITHUB_STATUS_PATH]?.post;
-    if (!op || op.operationId !== GITHUB_STATUS_OPERATION)
-        throw new Error(`${file}: no POST ${GITHUB_STATUS_PATH} with ` +
-            `operationId ${GITHUB_STATUS_OPERATION}`);
-    const resolve = (node, seen = new Set()) => {
-        if (Array.isArray(node))
-            return node.map((x) => resolve(x, seen));
-        if (node === null || typeof node !== 'object')
-            return node;
-        if (typeof node.$ref === 'string') {
-            if (seen.has(node.$ref))
-                throw new Error(`recursive $ref ${node.$ref}`);
-            const parts = node.$ref.replace(/^#\//, '').split('/')
-                .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-            let target = doc;
-            for (const p of parts)
-                target = target?.[p];
-            if (target === undefined)
-                throw new Error(`unresolved $ref ${node.$ref}`);
-            return resolve(target, new Set([...seen, node.$ref]));
-        }
-        const out = {};
-        for (const [k, v] of Object.entries(node))
-            out[k] = resolve(v, seen);
-        return out;
-    };
-    const body = resolve(op.requestBody);
+    openapiDoc = { file, doc: JSON.parse(fs.readFileSync(file, 'utf8')) };
+    return openapiDoc;
+}
+
+// node with every $ref of the description resolved (a recursive $ref is
+// an error: GitHub's request bodies have none).
+function resolveRefs(doc, node, seen = new Set()) {
+    if (Array.isArray(node))
+        return node.map((x) => resolveRefs(doc, x, seen));
+    if (node === null || typeof node !== 'object')
+        return node;
+    if (typeof node.$ref === 'string') {
+        if (seen.has(node.$ref))
+            throw new Error(`recursive $ref ${node.$ref}`);
+        const parts = node.$ref.replace(/^#\//, '').split('/')
+            .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+        let target = doc;
+        for (const p of parts)
+            target = target?.[p];
+        if (target === undefined)
+            throw new Error(`unresolved $ref ${node.$ref}`);
+        return resolveRefs(doc, target, new Set([...seen, node.$ref]));
+    }
+    const out = {};
+    for (const [k, v] of Object.entries(node))
+        out[k] = resolveRefs(doc, v, seen);
+    return out;
+}
+
+// Any operation of GitHub's description by path template and method, e.g.
+// githubOperation('/repos/{owner}/{repo}/check-runs', 'post',
+// 'checks/create'): {version, operationId, method, path, bodyRequired,
+// schema (the application/json request body schema, $refs resolved; null
+// when the operation takes no JSON body), params, responses (status ->
+// resolved application/json schema, or null)}. operationId, when given,
+// must match (a guard against a renamed route). Cached per process.
+export function githubOperation(apiPath, method, operationId) {
+    const m = method.toLowerCase();
+    const ck = `${m} ${apiPath}`;
+    const hit = operationCache.get(ck);
+    if (hit && (!operationId || hit.operationId === operationId))
+        return hit;
+    const { file, doc } = openapiDocument();
+    const op = doc.paths?.[apiPath]?.[m];
+    if (!op || (operationId && op.operationId !== operationId))
+        throw new Error(`${file}: no ${m.toUpperCase()} ${apiPath}` +
+            (operationId ? ` with operationId ${operationId}` : ''));
+    const body = op.requestBody ? resolveRefs(doc, op.requestBody) : null;
     const media = body?.content?.['application/json'];
-    if (!media?.schema)
-        throw new Error(`${GITHUB_STATUS_OPERATION}: no application/json ` +
+    if (body && !media?.schema)
+        throw new Error(`${op.operationId}: no application/json ` +
             'request body schema');
-    openapiCache = {
+    const responses = {};
+    for (const [st, r] of Object.entries(op.responses ?? {})) {
+        const rr = resolveRefs(doc, r);
+        responses[st] = rr?.content?.['application/json']?.schema ?? null;
+    }
+    const out = {
         version: doc.info?.version,
         operationId: op.operationId,
-        bodyRequired: body.required === true,
-        schema: media.schema,
-        params: resolve(op.parameters ?? []),
+        method: m,
+        path: apiPath,
+        bodyRequired: body?.required === true,
+        schema: media?.schema ?? null,
+        params: resolveRefs(doc, op.parameters ?? []),
+        responses,
     };
-    return openapiCache;
+    operationCache.set(ck, out);
+    return out;
+}
+
+// {version, operationId, schema (request body, $refs resolved), params}
+// of POST /repos/{owner}/{repo}/statuses/{sha} in GitHub's description of
+// api.github.com. Loaded once per process (see githubOperation()).
+export function githubStatusOperation() {
+    return githubOperation(GITHUB_STATUS_PATH, 'post',
+        GITHUB_STATUS_OPERATION);
 }
 
 function typeOf(v) {
@@ -184,22 +220,30 @@ export function validateSchema(schema, value, { strictProps = true,
     return errs;
 }
 
-// Every problem GitHub's OpenAPI description finds in one commit-status
-// request: the body against the operation's schema, the JSON media type,
-// the path parameters. Empty when it conforms.
-export function validateGithubStatusRequest({ headers, raw, body, params }) {
-    const op = githubStatusOperation();
+// Every problem GitHub's OpenAPI description finds in one request of
+// operation op (githubOperation()): the body against the operation's
+// schema, the JSON media type, the path parameters. Empty when it
+// conforms. An operation without a JSON body takes an empty one.
+export function validateGithubRequest(op, { headers, raw, body, params }) {
     const errs = [];
-    const ct = String(headers['content-type'] ?? '');
-    if (!/^application\/json\b/i.test(ct))
-        errs.push(`content-type ${JSON.stringify(ct)}: the operation takes ` +
-            'application/json');
-    if (op.bodyRequired && (raw === undefined || raw.length === 0))
-        errs.push('the request body is required');
-    else if (body === undefined)
-        errs.push(`the body is not JSON: ${JSON.stringify(raw.slice(0, 200))}`);
-    else
-        errs.push(...validateSchema(op.schema, body, { at: 'body' }));
+    const hasBody = raw !== undefined && raw.length > 0;
+    if (op.schema) {
+        const ct = String(headers['content-type'] ?? '');
+        if ((hasBody || op.bodyRequired) &&
+            !/^application\/json\b/i.test(ct))
+            errs.push(`content-type ${JSON.stringify(ct)}: the operation ` +
+                'takes application/json');
+        if (op.bodyRequired && !hasBody)
+            errs.push('the request body is required');
+        else if (hasBody && body === undefined)
+            errs.push(`the body is not JSON: ${JSON.stringify(
+                raw.slice(0, 200))}`);
+        else if (hasBody)
+            errs.push(...validateSchema(op.schema, body, { at: 'body' }));
+    } else if (hasBody) {
+        errs.push(`${op.operationId} takes no request body, got ` +
+            `${JSON.stringify(raw.slice(0, 200))}`);
+    }
     for (const prm of op.params) {
         if (prm.in !== 'path')
             continue;
@@ -210,6 +254,12 @@ export function validateGithubStatusRequest({ headers, raw, body, params }) {
             errs.push(...validateSchema(prm.schema, v, { at: prm.name }));
     }
     return errs;
+}
+
+// The same for one commit-status request (POST .../statuses/{sha}).
+export function validateGithubStatusRequest({ headers, raw, body, params }) {
+    return validateGithubRequest(githubStatusOperation(),
+        { headers, raw, body, params });
 }
 
 // ------------------------------------------------------------- the fake
