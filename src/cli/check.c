@@ -426,8 +426,24 @@ paved_cli_scan(int argc, char **argv)
         fprintf(stderr, "paved scan: %s\n", paved_error_last());
         goto out;
     }
+    /* the gate is a set of severities: what is outside it is not this
+     * gate's business, misconfigurations and secrets included (else a
+     * passing scan would show failure annotations) */
+    for (size_t i = 0; i < r.gr_findings.fs_n;) {
+        struct paved_finding *f = &r.gr_findings.fs_items[i];
+        if (gate.tg_severities & (1u << f->f_severity)) {
+            i++;
+            continue;
+        }
+        free(f->f_rule);
+        free(f->f_path);
+        free(f->f_message);
+        free(f->f_fingerprint);
+        memmove(f, f + 1, (r.gr_findings.fs_n - i - 1) * sizeof(*f));
+        r.gr_findings.fs_n--;
+    }
     paved_findings_sort(&r.gr_findings);
-    /* the gate decides: every finding it produced fails */
+    /* the gate decides: every finding it kept fails */
     r.gr_fail_on = PAVED_SEV_INFO;
     for (s = PAVED_SEV_CRITICAL; s >= PAVED_SEV_INFO; s--)
         if (gate.tg_severities & (1u << s))

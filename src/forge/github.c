@@ -152,6 +152,7 @@ enum github_path {
     GH_PR_HEAD_SHA,
     GH_PR_BASE,
     GH_PR_BASE_REF,
+    GH_PR_BASE_SHA,
     GH_RELEASE,
     GH_RELEASE_TAG_NAME,
     GH__COUNT
@@ -180,6 +181,7 @@ static const char *const github_paths[GH__COUNT] = {
     [GH_PR_HEAD_SHA] = "pull_request.head.sha",
     [GH_PR_BASE] = "pull_request.base",
     [GH_PR_BASE_REF] = "pull_request.base.ref",
+    [GH_PR_BASE_SHA] = "pull_request.base.sha",
     [GH_RELEASE] = "release",
     [GH_RELEASE_TAG_NAME] = "release.tag_name",
 };
@@ -302,6 +304,9 @@ github_pull_request(struct paved_event *ev, const struct paved_jscan_field *f)
                                    ctx)) < 0 ||
         (error = forge_json_string(&ev->ev_pr_base, &f[GH_PR_BASE_REF],
                                    FJ_REQUIRED, ctx)) < 0 ||
+        /* what the pull request is compared against: its base commit */
+        (error = forge_json_string(&ev->ev_before, &f[GH_PR_BASE_SHA],
+                                   FJ_OPTIONAL, ctx)) < 0 ||
         (error = forge_strdup(&ev->ev_branch, ev->ev_pr_head)) < 0 ||
         /* Gitea's payloads come through here too: "synchronized" */
         (error = forge_pr_action(ev, 1)) < 0)

@@ -22,6 +22,8 @@ struct sched_checkout {
     char *co_repo;
     char *co_ref;
     char *co_sha;
+    char *co_base_ref; /* a pull request's base branch and commit, so */
+    char *co_base_sha; /* that a step can diff against it; or NULL */
     const char *co_git_dir;
     const char *co_workspace;
     const char *co_secrets_dir;
@@ -51,6 +53,8 @@ checkout_free(struct sched_checkout *co)
     free(co->co_repo);
     free(co->co_ref);
     free(co->co_sha);
+    free(co->co_base_ref);
+    free(co->co_base_sha);
     free(co->co_mirror);
     paved_pipeline_repo_free(co->co_file);
     paved_pipeline_diags_dispose(&co->co_diags);
@@ -83,6 +87,14 @@ checkout_work(void *arg)
     if (error == 0)
         error = paved_workspace_checkout(co->co_mirror, co->co_commit,
                                          co->co_workspace);
+    /* best effort: without the base, guardrails scan the whole tree */
+    if (error == 0 && co->co_base_sha != NULL && co->co_base_ref != NULL) {
+        char *mirror = NULL;
+        (void)paved_workspace_mirror(&mirror, co->co_git_dir, co->co_repo,
+                                     co->co_url, co->co_base_ref,
+                                     co->co_base_sha, &co->co_cred);
+        free(mirror);
+    }
     if (error == 0 && co->co_nsecrets > 0) {
         co->co_stage = "secrets";
         error = sched_secrets_resolve(&co->co_secret_values,
@@ -377,6 +389,13 @@ sched_run_start(struct sched_run *r)
     co->co_repo = strdup(r->r_rec->ru_repo);
     co->co_ref = r->r_rec->ru_ref != NULL ? strdup(r->r_rec->ru_ref) : NULL;
     co->co_sha = strdup(r->r_rec->ru_sha);
+    if (r->r_ev.ev_kind == PAVED_EVENT_PULL_REQUEST &&
+        r->r_ev.ev_before != NULL && r->r_ev.ev_pr_base != NULL) {
+        size_t n = strlen(r->r_ev.ev_pr_base) + sizeof("refs/heads/");
+        if ((co->co_base_ref = malloc(n)) != NULL)
+            snprintf(co->co_base_ref, n, "refs/heads/%s", r->r_ev.ev_pr_base);
+        co->co_base_sha = strdup(r->r_ev.ev_before);
+    }
     if (co->co_repo == NULL || co->co_sha == NULL ||
         (r->r_rec->ru_ref != NULL && co->co_ref == NULL)) {
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
