@@ -419,23 +419,6 @@ out:
     return error;
 }
 
-/* "Name: v1v2" in a fresh string (v2 saves a copy of the token) */
-static int
-cr_header(char **out, const char *name, const char *v1, const char *v2)
-{
-    size_t nl = strlen(name), l1 = strlen(v1), l2 = strlen(v2);
-    char *s;
-
-    if ((s = malloc(nl + 2 + l1 + l2 + 1)) == NULL)
-        return paved_error_set(PAVED_ENOMEM, "out of memory");
-    memcpy(s, name, nl);
-    memcpy(s + nl, ": ", 2);
-    memcpy(s + nl + 2, v1, l1);
-    memcpy(s + nl + 2 + l1, v2, l2 + 1);
-    *out = s;
-    return 0;
-}
-
 /* GitHub's headers for the REST API of 2022-11-28, in a fixed order; the
  * token goes into its header and nowhere else. */
 static int
@@ -454,8 +437,9 @@ cr_headers(struct paved_http_request *r, const char *token)
     if ((r->hr_headers = calloc(n, sizeof(*r->hr_headers))) == NULL)
         return paved_error_set(PAVED_ENOMEM, "out of memory");
     for (i = 0; i < n; i++) {
-        if ((error = cr_header(&r->hr_headers[i], lines[i][0], lines[i][1],
-                               lines[i][2] != NULL ? lines[i][2] : token)) < 0)
+        if ((error = forgeapi_header(
+                 &r->hr_headers[i], lines[i][0], lines[i][1],
+                 lines[i][2] != NULL ? lines[i][2] : token)) < 0)
             return error;
         r->hr_nheaders = i + 1;
     }

@@ -375,14 +375,19 @@ fa_state_name(enum paved_forge_kind kind, enum paved_status_state st)
 }
 
 /* "Name: value" in a fresh string */
-static int
-fa_header(char **out, const char *name, const char *value)
+int
+forgeapi_header(char **out, const char *name, const char *v1, const char *v2)
 {
-    size_t n = strlen(name) + 2 + strlen(value) + 1;
+    size_t nl = strlen(name), l1 = strlen(v1), l2 = strlen(v2);
+    char *s;
 
-    if ((*out = malloc(n)) == NULL)
+    if ((s = malloc(nl + 2 + l1 + l2 + 1)) == NULL)
         return paved_error_set(PAVED_ENOMEM, "out of memory");
-    snprintf(*out, n, "%s: %s", name, value);
+    memcpy(s, name, nl);
+    memcpy(s + nl, ": ", 2);
+    memcpy(s + nl + 2, v1, l1);
+    memcpy(s + nl + 2 + l1, v2, l2 + 1);
+    *out = s;
     return 0;
 }
 
@@ -436,7 +441,8 @@ fa_headers(struct paved_http_request *r, const struct paved_forge_endpoint *ep)
         goto out;
     }
     for (i = 0; i < n; i++) {
-        if ((error = fa_header(&r->hr_headers[i], names[i], values[i])) < 0)
+        if ((error = forgeapi_header(&r->hr_headers[i], names[i], values[i],
+                                     "")) < 0)
             goto out;
         r->hr_nheaders = i + 1;
     }

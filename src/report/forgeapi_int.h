@@ -26,6 +26,11 @@ int forgeapi_repo_check(const char *repo, enum paved_forge_kind kind,
 /* 1 when sha is 40 (SHA-1) or 64 (SHA-256) hex digits, any case. */
 int forgeapi_sha_check(const char *sha);
 
+/* "Name: v1v2" in a fresh string; v2 saves the caller a temporary copy
+ * of a credential ("token " + the token). PAVED_ENOMEM. */
+int forgeapi_header(char **out, const char *name, const char *v1,
+                    const char *v2);
+
 /* s[0..n) percent-encoded (all but RFC 3986's unreserved characters). */
 struct paved_buf;
 int forgeapi_put_encoded(struct paved_buf *b, const char *s, size_t n);

@@ -393,23 +393,6 @@ out:
     return error;
 }
 
-/* "name: v1v2" (v2 saves a temporary copy of the credential) */
-static int
-ghapp_header(char **out, const char *name, const char *v1, const char *v2)
-{
-    size_t nl = strlen(name), l1 = strlen(v1), l2 = strlen(v2);
-    char *s;
-
-    if ((s = malloc(nl + 2 + l1 + l2 + 1)) == NULL)
-        return paved_error_set(PAVED_ENOMEM, "out of memory");
-    memcpy(s, name, nl);
-    memcpy(s + nl, ": ", 2);
-    memcpy(s + nl + 2, v1, l1);
-    memcpy(s + nl + 2 + l1, v2, l2 + 1);
-    *out = s;
-    return 0;
-}
-
 /* A request to GitHub's App API authenticated with the App's JWT:
  * {api_url}{path} (api_url's trailing slashes ignored), the headers
  * forgeapi.h's check runs use minus Content-Type, and body (NULL: none). */
@@ -447,19 +430,20 @@ ghapp_app_request(struct paved_http_request *out, const paved_ghapp *a,
     }
     memcpy(r.hr_url, api_url, ulen);
     memcpy(r.hr_url + ulen, path, plen + 1);
-    if ((error = ghapp_header(&r.hr_headers[0], "Accept",
-                              "application/vnd.github+json", "")) < 0)
+    if ((error = forgeapi_header(&r.hr_headers[0], "Accept",
+                                 "application/vnd.github+json", "")) < 0)
         goto out;
     r.hr_nheaders = 1;
-    if ((error = ghapp_header(&r.hr_headers[1], "Authorization", "Bearer ",
-                              jwt)) < 0)
+    if ((error = forgeapi_header(&r.hr_headers[1], "Authorization", "Bearer ",
+                                 jwt)) < 0)
         goto out;
     r.hr_nheaders = 2;
-    if ((error = ghapp_header(&r.hr_headers[2], "User-Agent", "paved", "")) < 0)
+    if ((error = forgeapi_header(&r.hr_headers[2], "User-Agent", "paved", "")) <
+        0)
         goto out;
     r.hr_nheaders = 3;
-    if ((error = ghapp_header(&r.hr_headers[3], "X-GitHub-Api-Version",
-                              "2022-11-28", "")) < 0)
+    if ((error = forgeapi_header(&r.hr_headers[3], "X-GitHub-Api-Version",
+                                 "2022-11-28", "")) < 0)
         goto out;
     r.hr_nheaders = 4;
     r.hr_body_len = body != NULL ? strlen(body) : 0;
