@@ -5,8 +5,9 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG     ?= config/paved.yaml
 FUZZ_SECS  ?= 20
 
-.PHONY: all build run test unit valgrind asan integration fuzz bench bench-runs format \
-        format-check clean deps deps-test
+.PHONY: all build run test unit valgrind asan integration fuzz bench bench-runs \
+        bench-check format \
+        format-check clean deps deps-test node-deps
 
 all: build
 
@@ -26,8 +27,17 @@ run: build
 	@mkdir -p var
 	exec ./$(BUILD)/paved serve --config $(CONFIG)
 
+# The integration suite's npm packages; some unit tests read them too
+# (test_checkrun validates bodies against @octokit/openapi's schemas), so
+# they are installed before the unit tests run.
+node-deps: deps-test
+	@cd tests/integration && \
+	if [ ! -f node_modules/.package-lock.json ] || \
+	   [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	    npm ci --no-audit --no-fund </dev/null; fi
+
 # make test: every test there is, the way CI runs it.
-test: deps-test
+test: deps-test node-deps
 	$(MAKE) BUILD=build-ci CMAKE_FLAGS=-DPAVED_WERROR=ON build
 	$(MAKE) unit BUILD=build-ci
 	$(MAKE) valgrind BUILD=build-ci
@@ -67,6 +77,10 @@ bench: build
 bench-runs: build
 	scripts/deps.sh bench
 	PAVED_BIN=$(CURDIR)/$(BUILD)/paved bench/runs
+
+bench-check: build
+	scripts/deps.sh bench
+	PAVED_BIN=$(CURDIR)/$(BUILD)/paved bench/check/run
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

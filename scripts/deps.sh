@@ -11,7 +11,7 @@ case "${1:-build}" in
 build) ;;
 test)  want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl valgrind) ;;
 bench) want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl valgrind
-              wrk webhook procps) ;;
+              wrk webhook procps yamllint time util-linux) ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 

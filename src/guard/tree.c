@@ -155,13 +155,23 @@ tree_walk(struct tree_ctx *t, int dirfd, unsigned depth)
     /* a Helm chart's templates are not YAML until rendered */
     chart = faccessat(dirfd, "Chart.yaml", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
     while ((de = readdir(dir)) != NULL && error == 0) {
+        unsigned char type = de->d_type;
         struct stat sb;
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
             strcmp(de->d_name, ".git") == 0 ||
             strcmp(de->d_name, "node_modules") == 0 ||
             (chart && strcmp(de->d_name, "templates") == 0))
             continue;
-        if (fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+        /* the directory entry says what it is on most file systems: a
+         * stat per entry is only for those that do not */
+        if (type == DT_UNKNOWN) {
+            if (fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+                continue;
+            type = S_ISDIR(sb.st_mode)   ? DT_DIR
+                   : S_ISREG(sb.st_mode) ? DT_REG
+                                         : DT_UNKNOWN;
+        }
+        if (type != DT_DIR && type != DT_REG)
             continue;
         if (t->t_r->gr_files >= TREE_FILES_MAX)
             break;
@@ -172,12 +182,12 @@ tree_walk(struct tree_ctx *t, int dirfd, unsigned depth)
             break;
         }
         t->t_path.b_ptr[t->t_path.b_len] = '\0';
-        if (S_ISDIR(sb.st_mode)) {
+        if (type == DT_DIR) {
             int sub = openat(dirfd, de->d_name,
                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0)
                 error = tree_walk(t, sub, depth + 1);
-        } else if (S_ISREG(sb.st_mode)) {
+        } else {
             error = tree_file(t, dirfd, de->d_name);
         }
     }
