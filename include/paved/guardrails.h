@@ -51,6 +51,9 @@ int paved_findings_add(struct paved_findings *fs, const char *rule,
                        enum paved_severity sev, const char *path, unsigned line,
                        unsigned end_line, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+/* Frees the i-th finding (i < fs_n) and closes the gap, the others'
+ * order kept. */
+void paved_findings_remove(struct paved_findings *fs, size_t i);
 /* Sorts by path, line, rule (a stable, diffable order). */
 void paved_findings_sort(struct paved_findings *fs);
 /* Frees every finding and empties the list; NULL is a no-op. */

@@ -430,17 +430,10 @@ paved_cli_scan(int argc, char **argv)
      * gate's business, misconfigurations and secrets included (else a
      * passing scan would show failure annotations) */
     for (size_t i = 0; i < r.gr_findings.fs_n;) {
-        struct paved_finding *f = &r.gr_findings.fs_items[i];
-        if (gate.tg_severities & (1u << f->f_severity)) {
+        if (gate.tg_severities & (1u << r.gr_findings.fs_items[i].f_severity))
             i++;
-            continue;
-        }
-        free(f->f_rule);
-        free(f->f_path);
-        free(f->f_message);
-        free(f->f_fingerprint);
-        memmove(f, f + 1, (r.gr_findings.fs_n - i - 1) * sizeof(*f));
-        r.gr_findings.fs_n--;
+        else
+            paved_findings_remove(&r.gr_findings, i);
     }
     paved_findings_sort(&r.gr_findings);
     /* the gate decides: every finding it kept fails */

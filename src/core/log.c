@@ -15,6 +15,7 @@
 
 #include "paved/error.h"
 #include "paved/log.h"
+#include "paved/text.h"
 
 #define LOG_BUF_SIZE (64 * 1024)
 
@@ -68,39 +69,11 @@ log_put_hex(struct log_out *o, unsigned char c)
     log_put(o, esc, sizeof(esc));
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one. */
-static size_t
-log_utf8_len(const unsigned char *s)
-{
-    size_t n, i;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    for (i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0; /* also stops at the NUL */
-    if (n == 3 &&
-        ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
-        return 0; /* overlong, or a surrogate */
-    if (n == 4 &&
-        ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
-        return 0;
-    return n;
-}
-
 /* A JSON string; invalid UTF-8 becomes U+FFFD so the line stays JSON. */
 static void
 log_put_json(struct log_out *o, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
     size_t n;
 
     log_putc(o, '"');
@@ -124,7 +97,8 @@ log_put_json(struct log_out *o, const char *s)
         default:
             if (*p < 0x20) {
                 log_put_hex(o, *p);
-            } else if ((n = log_utf8_len(p)) == 0) {
+            } else if ((n = paved_utf8_decode(p, (size_t)(end - p), NULL)) ==
+                       0) {
                 log_puts(o, "\\ufffd");
             } else {
                 log_put(o, (const char *)p, n);

@@ -82,3 +82,37 @@ paved_text_suggest(const char *name, const char *const *cands, size_t ncands)
     }
     return best <= limit ? found : NULL;
 }
+
+size_t
+paved_utf8_decode(const void *s, size_t n, uint32_t *cp)
+{
+    const unsigned char *u = s;
+    uint32_t c, min;
+    size_t len, i;
+
+    if (n == 0)
+        return 0;
+    c = u[0];
+    if (c < 0x80)
+        len = 1, min = 0;
+    else if (c >= 0xc2 && c <= 0xdf)
+        len = 2, c &= 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, c &= 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, c &= 0x07, min = 0x10000;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((u[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (u[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    if (cp != NULL)
+        *cp = c;
+    return len;
+}

@@ -10,6 +10,7 @@
 
 #include "guard/guard_int.h"
 #include "paved/error.h"
+#include "paved/text.h"
 
 #define FINDING_MESSAGE_MAX 1024
 
@@ -47,44 +48,16 @@ paved_severity_parse(enum paved_severity *out, const char *s)
                            s != NULL ? s : "");
 }
 
-/* Length (1-4) of the well-formed UTF-8 sequence at s, or 0. */
-static size_t
-finding_utf8(const unsigned char *s)
-{
-    size_t n, i;
-    unsigned cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2, cp = s[0] & 0x1f;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3, cp = s[0] & 0x0f;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4, cp = s[0] & 0x07;
-    else
-        return 0;
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return n;
-}
-
 /* In place: one line of valid UTF-8 (a cut or a file's bad bytes must not
  * make the JSON and SARIF writers refuse the whole report). */
 static void
 finding_clean(char *s)
 {
-    unsigned char *p = (unsigned char *)s;
+    unsigned char *p = (unsigned char *)s, *end = p + strlen(s);
     size_t n;
 
-    while (*p != '\0') {
-        if ((n = finding_utf8(p)) == 0) {
+    while (p < end) {
+        if ((n = paved_utf8_decode(p, (size_t)(end - p), NULL)) == 0) {
             *p++ = '?';
             continue;
         }
@@ -162,6 +135,24 @@ guard_report(struct paved_findings *fs, const char *id, const char *path,
     return error;
 }
 
+static void
+finding_free(struct paved_finding *f)
+{
+    free(f->f_rule);
+    free(f->f_path);
+    free(f->f_message);
+    free(f->f_fingerprint);
+}
+
+void
+paved_findings_remove(struct paved_findings *fs, size_t i)
+{
+    finding_free(&fs->fs_items[i]);
+    memmove(&fs->fs_items[i], &fs->fs_items[i + 1],
+            (fs->fs_n - i - 1) * sizeof(*fs->fs_items));
+    fs->fs_n--;
+}
+
 static int
 findings_cmp(const void *a, const void *b)
 {
@@ -191,12 +182,8 @@ paved_findings_dispose(struct paved_findings *fs)
 
     if (fs == NULL)
         return;
-    for (i = 0; i < fs->fs_n; i++) {
-        free(fs->fs_items[i].f_rule);
-        free(fs->fs_items[i].f_path);
-        free(fs->fs_items[i].f_message);
-        free(fs->fs_items[i].f_fingerprint);
-    }
+    for (i = 0; i < fs->fs_n; i++)
+        finding_free(&fs->fs_items[i]);
     free(fs->fs_items);
     memset(fs, 0, sizeof(*fs));
 }

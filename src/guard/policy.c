@@ -299,19 +299,6 @@ policy_path_matches(const char *pattern, const char *path)
            fnmatch(pattern, path, FNM_PATHNAME) == 0;
 }
 
-static void
-policy_drop(struct paved_findings *fs, size_t i)
-{
-    struct paved_finding *f = &fs->fs_items[i];
-
-    free(f->f_rule);
-    free(f->f_path);
-    free(f->f_message);
-    free(f->f_fingerprint);
-    memmove(f, f + 1, (fs->fs_n - i - 1) * sizeof(*f));
-    fs->fs_n--;
-}
-
 size_t
 guard_policy_apply(const struct guard_policy *p, struct paved_findings *fs)
 {
@@ -339,7 +326,7 @@ guard_policy_apply(const struct guard_policy *p, struct paved_findings *fs)
             }
         }
         if (drop)
-            policy_drop(fs, i);
+            paved_findings_remove(fs, i);
         else
             i++;
     }

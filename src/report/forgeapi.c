@@ -13,6 +13,7 @@
 #include "paved/buf.h"
 #include "paved/error.h"
 #include "paved/forgeapi.h"
+#include "paved/text.h"
 
 #include "report/forgeapi_int.h"
 
@@ -47,50 +48,13 @@ fa_is_alnum(unsigned char c)
            (c >= 'A' && c <= 'Z');
 }
 
-/* Length (1-4) of the strict UTF-8 sequence at s[0..n), or 0 when it is
- * not one: no overlongs, no surrogates, nothing above U+10FFFF. */
-static size_t
-fa_utf8_len(const unsigned char *s, size_t n)
-{
-    uint32_t cp;
-    size_t len, i;
-
-    if (n == 0)
-        return 0;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* One output character for the input at s[0..n): *in input bytes become
  * *outlen bytes at *out (the input itself, U+FFFD, or a space). */
 static void
 fa_unit(const unsigned char *s, size_t n, int flatten, size_t *in,
         const char **out, size_t *outlen)
 {
-    size_t len = fa_utf8_len(s, n);
+    size_t len = paved_utf8_decode(s, n, NULL);
 
     if (len == 0) {
         *in = 1;
@@ -181,7 +145,7 @@ fa_text_chars(const char *s)
     size_t n = strlen(s), i, len, chars = 0;
 
     for (i = 0; i < n; i += len) {
-        if ((len = fa_utf8_len(u + i, n - i)) == 0 ||
+        if ((len = paved_utf8_decode(u + i, n - i, NULL)) == 0 ||
             (len == 1 && (u[i] < 0x20 || u[i] == 0x7f)))
             return (size_t)-1;
         chars++;
@@ -287,7 +251,7 @@ fa_url_ok(const char *url)
                            strncasecmp(url, "http://", 7) != 0))
         return 0;
     for (i = 0; i < n; i += len)
-        if ((len = fa_utf8_len(u + i, n - i)) == 0 ||
+        if ((len = paved_utf8_decode(u + i, n - i, NULL)) == 0 ||
             (len == 1 && (u[i] <= 0x20 || u[i] == 0x7f)))
             return 0;
     return 1;

@@ -395,39 +395,6 @@ paved_tmpl_free(paved_tmpl *t)
 
 /* ---- rendering ---- */
 
-/* One UTF-8 sequence at s (n bytes left): its code point and length, or
- * 0 when the bytes are not UTF-8 (overlong, surrogate, past U+10FFFF). */
-static size_t
-tmpl_utf8(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    size_t len, i;
-    uint32_t c = s[0], min;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        len = 2, c &= 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3, c &= 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4, c &= 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return len;
-}
-
 /* The inside of a double-quoted string that is both valid JSON and a YAML
  * double-quoted scalar reading back as exactly s. Beyond what JSON needs,
  * escapes what YAML readers refuse or fold (DEL, C1 controls with NEL,
@@ -446,7 +413,7 @@ tmpl_put_quoted(struct paved_buf *b, const char *s)
     while (i < len) {
         const char *put = NULL;
 
-        if ((k = tmpl_utf8(p + i, len - i, &cp)) == 0)
+        if ((k = paved_utf8_decode(p + i, len - i, &cp)) == 0)
             return PAVED_EINVAL; /* the caller says which variable */
         switch (cp) {
         case '"':

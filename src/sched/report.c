@@ -36,6 +36,24 @@ report_target(const paved_sched *s, int64_t run)
     return url;
 }
 
+/* Run r's row for one context. Borrowed strings but oi_target_url, which
+ * the caller frees. */
+static void
+report_item(struct paved_outbox_item *it, const struct sched_run *r,
+            const char *forge, const char *context, const char *state,
+            const char *description)
+{
+    memset(it, 0, sizeof(*it));
+    it->oi_forge = (char *)forge;
+    it->oi_repo = r->r_rec->ru_repo;
+    it->oi_sha = r->r_rec->ru_sha;
+    it->oi_context = (char *)context;
+    it->oi_state = (char *)state;
+    it->oi_description = (char *)description;
+    it->oi_target_url = report_target(r->r_sched, r->r_rec->ru_id);
+    it->oi_run = r->r_rec->ru_id;
+}
+
 static void
 report_context(char *out, size_t len, const char *pipeline)
 {
@@ -68,15 +86,7 @@ report_row(struct sched_run *r, const char *state, const char *description,
         return;
     }
     report_context(context, sizeof(context), r->r_rec->ru_pipeline);
-    memset(&it, 0, sizeof(it));
-    it.oi_forge = (char *)forge;
-    it.oi_repo = r->r_rec->ru_repo;
-    it.oi_sha = r->r_rec->ru_sha;
-    it.oi_context = context;
-    it.oi_state = (char *)state;
-    it.oi_description = (char *)description;
-    it.oi_target_url = report_target(s, r->r_rec->ru_id);
-    it.oi_run = r->r_rec->ru_id;
+    report_item(&it, r, forge, context, state, description);
     /* a check run shows more than a state: the steps, what failed, and
      * the annotations the steps wrote */
     if (final && paved_reporter_checks(s->s_cf, forge)) {
@@ -169,15 +179,7 @@ sched_report_step(struct sched_step *st)
         snprintf(desc, sizeof(desc), "%s",
                  rec->sr_reason ? rec->sr_reason : state);
     }
-    memset(&it, 0, sizeof(it));
-    it.oi_forge = (char *)forge;
-    it.oi_repo = r->r_rec->ru_repo;
-    it.oi_sha = r->r_rec->ru_sha;
-    it.oi_context = context;
-    it.oi_state = (char *)state;
-    it.oi_description = desc;
-    it.oi_target_url = report_target(s, r->r_rec->ru_id);
-    it.oi_run = r->r_rec->ru_id;
+    report_item(&it, r, forge, context, state, desc);
     error = paved_store_step_save_report(s->s_store, rec, &it, 1,
                                          report_committed, s);
     free(it.oi_target_url);
