@@ -397,6 +397,18 @@ sq_text(sqlite3_stmt *st, int col)
     return strdup(t != NULL ? (const char *)t : "");
 }
 
+char *
+sq_text_or_null(sqlite3_stmt *st, int col, int *failed)
+{
+    char *s;
+
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    if ((s = sq_text(st, col)) == NULL)
+        *failed = 1;
+    return s;
+}
+
 int
 sq_delivery_row(struct paved_delivery **out, sqlite3_stmt *st, int with_payload)
 {

@@ -27,6 +27,8 @@ int sq_fail(sqlite3 *db, const char *what);
 int sq_step_done(sqlite3_stmt *st, sqlite3 *db, const char *what);
 /* strdup of a text column ("" for NULL); NULL only when out of memory. */
 char *sq_text(sqlite3_stmt *st, int col);
+/* The same, but NULL for a NULL column; out of memory sets *failed. */
+char *sq_text_or_null(sqlite3_stmt *st, int col, int *failed);
 int sq_delivery_row(struct paved_delivery **out, sqlite3_stmt *st,
                     int with_payload);
 /* Reads one row into slot (a pointer in the caller's array). */

@@ -153,18 +153,6 @@ sqlite_outbox_retry(void *conn, int64_t id)
     "last_error, summary, text, annotations, check_run_id, check_run_of, "     \
     "annotations_sent FROM outbox "
 
-static char *
-ob_text(sqlite3_stmt *st, int col, int *failed)
-{
-    char *s;
-
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return NULL;
-    if ((s = sq_text(st, col)) == NULL)
-        *failed = 1;
-    return s;
-}
-
 static int
 ob_row(struct paved_outbox_item **out, sqlite3_stmt *st)
 {
@@ -174,24 +162,24 @@ ob_row(struct paved_outbox_item **out, sqlite3_stmt *st)
     if (it == NULL)
         return paved_error_set(PAVED_ENOMEM, "out of memory");
     it->oi_id = sqlite3_column_int64(st, 0);
-    it->oi_forge = ob_text(st, 1, &failed);
-    it->oi_repo = ob_text(st, 2, &failed);
-    it->oi_sha = ob_text(st, 3, &failed);
-    it->oi_context = ob_text(st, 4, &failed);
-    it->oi_state = ob_text(st, 5, &failed);
-    it->oi_description = ob_text(st, 6, &failed);
-    it->oi_target_url = ob_text(st, 7, &failed);
+    it->oi_forge = sq_text_or_null(st, 1, &failed);
+    it->oi_repo = sq_text_or_null(st, 2, &failed);
+    it->oi_sha = sq_text_or_null(st, 3, &failed);
+    it->oi_context = sq_text_or_null(st, 4, &failed);
+    it->oi_state = sq_text_or_null(st, 5, &failed);
+    it->oi_description = sq_text_or_null(st, 6, &failed);
+    it->oi_target_url = sq_text_or_null(st, 7, &failed);
     it->oi_run = sqlite3_column_int64(st, 8);
     it->oi_version = sqlite3_column_int64(st, 9);
     it->oi_sent_version = sqlite3_column_int64(st, 10);
-    it->oi_status = ob_text(st, 11, &failed);
+    it->oi_status = sq_text_or_null(st, 11, &failed);
     it->oi_attempts = (unsigned)sqlite3_column_int(st, 12);
     it->oi_next_ms = sqlite3_column_int64(st, 13);
     it->oi_updated_ms = sqlite3_column_int64(st, 14);
-    it->oi_last_error = ob_text(st, 15, &failed);
-    it->oi_summary = ob_text(st, 16, &failed);
-    it->oi_text = ob_text(st, 17, &failed);
-    it->oi_annotations = ob_text(st, 18, &failed);
+    it->oi_last_error = sq_text_or_null(st, 15, &failed);
+    it->oi_summary = sq_text_or_null(st, 16, &failed);
+    it->oi_text = sq_text_or_null(st, 17, &failed);
+    it->oi_annotations = sq_text_or_null(st, 18, &failed);
     it->oi_check_run_id = sqlite3_column_int64(st, 19);
     it->oi_check_run_of = sqlite3_column_int64(st, 20);
     it->oi_annotations_sent = (unsigned)sqlite3_column_int64(st, 21);

@@ -228,18 +228,6 @@ out:
     "r.created_ms, r.started_ms, r.finished_ms, r.event_json "                 \
     "FROM runs r LEFT JOIN deliveries d ON d.seq = r.delivery_seq "
 
-static char *
-sq_text_or_null(sqlite3_stmt *st, int col, int *failed)
-{
-    char *s;
-
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return NULL;
-    if ((s = sq_text(st, col)) == NULL)
-        *failed = 1;
-    return s;
-}
-
 static int
 sq_run_row(struct paved_run **out, sqlite3_stmt *st)
 {
