@@ -115,4 +115,37 @@ int paved_guard_format_parse(enum paved_guard_format *out, const char *s);
 int paved_guard_render(char **out, const struct paved_guard_result *r,
                        enum paved_guard_format f, const char *version);
 
+/* ---- a policy file's exceptions ----------------------------------------
+ * The exceptions of a .paved/policy.yaml read exactly as paved_guard_check
+ * reads them, for views that list them (the platform's "exceptions near
+ * expiry") without a YAML reader or rules of their own. */
+struct paved_policy_exception {
+    char *px_rule;    /* a rule ID (see below: maybe not this build's) */
+    char *px_path;    /* a path, a glob or a directory ending in '/' */
+    char *px_reason;  /* never empty */
+    char *px_expires; /* "YYYY-MM-DD", a real calendar day */
+    unsigned px_line; /* 1-based: the line of the list item */
+};
+
+/* Every complete exception (rule, path, a reason, a valid expires), in
+ * file order: what the check applies until its expiry. Expired ones are
+ * included: the caller has the clock (the check reports them as
+ * policy.exception-expired). Items the check reports as
+ * policy.exception-incomplete never apply and are left out. One naming a
+ * rule this build does not know is listed (it may be a newer paved's; the
+ * check reports it as policy.unknown-rule and does not apply it:
+ * paved_guard_rule() tells). A file the check cannot take an exception
+ * from at all (not YAML, not one mapping, `exceptions:` not a list):
+ * PAVED_EINVAL, or PAVED_ETOOBIG over the YAML reader's caps, with a
+ * message that starts "line N: " (unless the whole input is too big); the
+ * check reports those as policy.syntax. fail_on and rules are not looked
+ * at: a mistake there does not stop exceptions applying. An empty file,
+ * or one without exceptions: 0 with *n 0. *out and *n are NULL and 0 on
+ * error; free with paved_guard_policy_exceptions_free(*out, *n). */
+int paved_guard_policy_exceptions(struct paved_policy_exception **out,
+                                  size_t *n, const char *data, size_t len);
+/* NULL is a no-op. */
+void paved_guard_policy_exceptions_free(struct paved_policy_exception *list,
+                                        size_t n);
+
 #endif

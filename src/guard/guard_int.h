@@ -108,6 +108,9 @@ int guard_k8s_finish(guard_k8s *k, struct paved_findings *fs);
 /* Has any container of any workload a readiness, liveness or startup
  * probe? (a Dockerfile without HEALTHCHECK is fine then) */
 bool guard_k8s_has_probes(const guard_k8s *k);
+/* The manifests have workloads, and every one runs and exits (Jobs,
+ * CronJobs, Pods that do not restart): none runs until stopped. */
+bool guard_k8s_batch_only(const guard_k8s *k);
 /* How many objects were read (for the summary line). */
 size_t guard_k8s_count(const guard_k8s *k);
 void guard_k8s_free(guard_k8s *k); /* NULL: no-op */

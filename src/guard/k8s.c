@@ -135,6 +135,7 @@ struct guard_k8s {
     struct guard_k8s_opts k_opts;
     size_t k_count;
     bool k_probes;
+    bool k_long_running; /* a workload that runs until stopped */
     struct k8s_workload *k_wl;
     size_t k_nwl, k_capwl;
     struct k8s_pdb *k_pdb;
@@ -926,6 +927,8 @@ k8s_workload(struct k8s_obj *o, const struct k8s_kind *kk)
         long_running = false;
     if ((error = k8s_budget(o, &b, tmeta)) < 0)
         return error;
+    if (long_running)
+        k->k_long_running = true;
     if (ps != NULL && ps->yd_type == YD_MAP &&
         (error = k8s_pod_spec(o, ps, long_running, &b)) < 0)
         return error;
@@ -1576,6 +1579,12 @@ bool
 guard_k8s_has_probes(const guard_k8s *k)
 {
     return k->k_probes;
+}
+
+bool
+guard_k8s_batch_only(const guard_k8s *k)
+{
+    return k->k_nwl > 0 && !k->k_long_running;
 }
 
 size_t

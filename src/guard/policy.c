@@ -12,8 +12,11 @@
  * An exception needs all four keys; an expired one no longer applies and
  * is itself a finding, so an exception cannot quietly become permanent.
  * Everything wrong in the file is a finding at its line: a broken policy
- * never hides what the checks found. */
+ * never hides what the checks found. paved_guard_policy_exceptions lists
+ * the exceptions for views (the platform's exceptions near expiry) with
+ * the same reading of the file, so the two never disagree. */
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,47 +161,109 @@ policy_rules_map(struct guard_policy *p, struct paved_findings *fs,
     return 0;
 }
 
+/* What the check makes of one item of `exceptions:`: the one definition
+ * of an exception, shared by guard_policy_parse and
+ * paved_guard_policy_exceptions so that `paved check` and the views that
+ * list exceptions agree on which ones there are. */
+enum policy_item_state {
+    POLICY_ITEM_OK = 0,     /* applies until (and on) its expiry date */
+    POLICY_ITEM_NOT_MAP,    /* policy.syntax */
+    POLICY_ITEM_INCOMPLETE, /* policy.exception-incomplete */
+    POLICY_ITEM_UNKNOWN     /* policy.unknown-rule */
+};
+
+struct policy_item {
+    const char *pi_rule, *pi_path, *pi_reason, *pi_expires; /* the tree's */
+};
+
+static enum policy_item_state
+policy_item_read(struct policy_item *it, const struct ydoc *e)
+{
+    memset(it, 0, sizeof(*it));
+    if (e->yd_type != YD_MAP)
+        return POLICY_ITEM_NOT_MAP;
+    it->pi_rule = guard_ydoc_str(guard_ydoc_get(e, "rule"));
+    it->pi_path = guard_ydoc_str(guard_ydoc_get(e, "path"));
+    it->pi_reason = guard_ydoc_str(guard_ydoc_get(e, "reason"));
+    it->pi_expires = guard_ydoc_str(guard_ydoc_get(e, "expires"));
+    if (it->pi_rule == NULL || it->pi_path == NULL || it->pi_reason == NULL ||
+        it->pi_reason[0] == '\0' || !policy_date_ok(it->pi_expires))
+        return POLICY_ITEM_INCOMPLETE;
+    if (paved_guard_rule(it->pi_rule) == NULL)
+        return POLICY_ITEM_UNKNOWN;
+    return POLICY_ITEM_OK;
+}
+
+/* The file's shape, also shared: the check takes nothing from a file that
+ * is not one mapping, nor any exception from an `exceptions:` that is not
+ * a list (both are policy.syntax findings). */
+static const char policy_msg_root[] =
+    "the policy is one mapping with fail_on, rules and exceptions";
+static const char policy_msg_list[] = "exceptions: must be a list";
+
+static bool
+policy_root_ok(struct ydoc *const *docs, size_t ndocs)
+{
+    return ndocs == 1 && docs[0]->yd_type == YD_MAP;
+}
+
+/* The `exceptions:` list; NULL when there is none (missing or null), and
+ * then *bad is the node when it is there but not a list. */
+static const struct ydoc *
+policy_exc_list(const struct ydoc *root, const struct ydoc **bad)
+{
+    const struct ydoc *v = guard_ydoc_get(root, "exceptions");
+
+    *bad = NULL;
+    if (v == NULL || v->yd_null)
+        return NULL;
+    if (v->yd_type != YD_SEQ) {
+        *bad = v;
+        return NULL;
+    }
+    return v;
+}
+
 static int
 policy_exception(struct guard_policy *p, struct paved_findings *fs,
                  const char *path, const struct ydoc *e, const char *today)
 {
-    const char *rule, *glob, *reason, *expires;
+    struct policy_item it;
     struct policy_exc *pe;
 
-    if (e->yd_type != YD_MAP)
+    switch (policy_item_read(&it, e)) {
+    case POLICY_ITEM_OK:
+        break;
+    case POLICY_ITEM_NOT_MAP:
         return guard_report(fs, "policy.syntax", path, e->yd_line, 0,
                             "exceptions: each item is a mapping with rule, "
                             "path, reason and expires");
-    rule = guard_ydoc_str(guard_ydoc_get(e, "rule"));
-    glob = guard_ydoc_str(guard_ydoc_get(e, "path"));
-    reason = guard_ydoc_str(guard_ydoc_get(e, "reason"));
-    expires = guard_ydoc_str(guard_ydoc_get(e, "expires"));
-    if (rule == NULL || glob == NULL || reason == NULL || reason[0] == '\0' ||
-        !policy_date_ok(expires))
-        return guard_report(fs, "policy.exception-incomplete", path, e->yd_line,
-                            0,
-                            "exception for %s does not apply: it needs rule, "
-                            "path, a reason and expires: YYYY-MM-DD%s",
-                            rule != NULL ? rule : "(no rule)",
-                            expires != NULL && !policy_date_ok(expires)
-                                ? " (expires is not a date)"
-                                : "");
-    if (paved_guard_rule(rule) == NULL)
+    case POLICY_ITEM_INCOMPLETE:
+        return guard_report(
+            fs, "policy.exception-incomplete", path, e->yd_line, 0,
+            "exception for %s does not apply: it needs rule, "
+            "path, a reason and expires: YYYY-MM-DD%s",
+            it.pi_rule != NULL ? it.pi_rule : "(no rule)",
+            it.pi_expires != NULL && !policy_date_ok(it.pi_expires)
+                ? " (expires is not a date)"
+                : "");
+    case POLICY_ITEM_UNKNOWN:
         return guard_report(fs, "policy.unknown-rule", path, e->yd_line, 0,
                             "exception: no rule \"%s\": see paved check "
                             "--rules for the IDs",
-                            rule);
+                            it.pi_rule);
+    }
     /* ISO dates compare as strings */
-    if (strcmp(expires, today) < 0)
+    if (strcmp(it.pi_expires, today) < 0)
         return guard_report(fs, "policy.exception-expired", path, e->yd_line, 0,
                             "exception for %s on %s expired on %s: fix the "
                             "finding, or renew the exception with a reason",
-                            rule, glob, expires);
+                            it.pi_rule, it.pi_path, it.pi_expires);
     if (p->p_nexcs >= POLICY_MAX_EXCEPTIONS)
         return 0;
     pe = &p->p_excs[p->p_nexcs];
-    if ((pe->pe_rule = strdup(rule)) == NULL ||
-        (pe->pe_path = strdup(glob)) == NULL) {
+    if ((pe->pe_rule = strdup(it.pi_rule)) == NULL ||
+        (pe->pe_path = strdup(it.pi_path)) == NULL) {
         free(pe->pe_rule);
         return paved_error_set(PAVED_ENOMEM, "out of memory");
     }
@@ -213,7 +278,7 @@ guard_policy_parse(struct guard_policy **out, struct paved_findings *fs,
 {
     struct guard_policy *p = NULL;
     struct ydoc **docs = NULL;
-    const struct ydoc *root, *v;
+    const struct ydoc *root, *v, *bad;
     size_t ndocs = 0, i;
     unsigned line = 0;
     int error;
@@ -237,10 +302,9 @@ guard_policy_parse(struct guard_policy **out, struct paved_findings *fs,
     if (ndocs == 0)
         goto done;
     root = docs[0];
-    if (root->yd_type != YD_MAP || ndocs > 1) {
-        error = guard_report(fs, "policy.syntax", path, root->yd_line, 0,
-                             "the policy is one mapping with fail_on, rules "
-                             "and exceptions");
+    if (!policy_root_ok(docs, ndocs)) {
+        error = guard_report(fs, "policy.syntax", path, root->yd_line, 0, "%s",
+                             policy_msg_root);
         goto done;
     }
     for (i = 0; i + 1 < root->yd_n; i += 2) {
@@ -264,17 +328,15 @@ guard_policy_parse(struct guard_policy **out, struct paved_findings *fs,
     if ((v = guard_ydoc_get(root, "rules")) != NULL && !v->yd_null &&
         (error = policy_rules_map(p, fs, path, v)) < 0)
         goto out;
-    if ((v = guard_ydoc_get(root, "exceptions")) != NULL && !v->yd_null) {
-        if (v->yd_type != YD_SEQ) {
-            if ((error = guard_report(fs, "policy.syntax", path, v->yd_line, 0,
-                                      "exceptions: must be a list")) < 0)
+    if ((v = policy_exc_list(root, &bad)) != NULL) {
+        for (i = 0; i < v->yd_n; i++)
+            if ((error = policy_exception(p, fs, path, v->yd_items[i], today)) <
+                0)
                 goto out;
-        } else {
-            for (i = 0; i < v->yd_n; i++)
-                if ((error = policy_exception(p, fs, path, v->yd_items[i],
-                                              today)) < 0)
-                    goto out;
-        }
+    } else if (bad != NULL &&
+               (error = guard_report(fs, "policy.syntax", path, bad->yd_line, 0,
+                                     "%s", policy_msg_list)) < 0) {
+        goto out;
     }
 done:
     error = 0;
@@ -283,6 +345,97 @@ done:
 out:
     guard_ydoc_free_all(docs, ndocs);
     guard_policy_free(p);
+    return error;
+}
+
+/* ---- the exceptions, for views that list them -------------------------- */
+
+void
+paved_guard_policy_exceptions_free(struct paved_policy_exception *list,
+                                   size_t n)
+{
+    size_t i;
+
+    if (list == NULL)
+        return;
+    for (i = 0; i < n; i++) {
+        free(list[i].px_rule);
+        free(list[i].px_path);
+        free(list[i].px_reason);
+        free(list[i].px_expires);
+    }
+    free(list);
+}
+
+int
+paved_guard_policy_exceptions(struct paved_policy_exception **out, size_t *n,
+                              const char *data, size_t len)
+{
+    struct paved_policy_exception *list = NULL;
+    struct ydoc **docs = NULL;
+    const struct ydoc *v, *bad;
+    size_t ndocs = 0, i, k = 0;
+    unsigned line = 0;
+    char msg[400];
+    int error;
+
+    *out = NULL;
+    *n = 0;
+    if ((error = guard_ydoc_load(&docs, &ndocs, &line, data, len)) < 0) {
+        /* the reader's message lacks the line the check reports it at */
+        if (error != PAVED_ENOMEM && line > 0) {
+            snprintf(msg, sizeof(msg), "%s", paved_error_last());
+            error = paved_error_set(error, "line %u: %s", line, msg);
+        }
+        goto out;
+    }
+    if (ndocs == 0)
+        goto out;
+    if (!policy_root_ok(docs, ndocs)) {
+        error = paved_error_set(PAVED_EINVAL, "line %u: %s", docs[0]->yd_line,
+                                policy_msg_root);
+        goto out;
+    }
+    if ((v = policy_exc_list(docs[0], &bad)) == NULL) {
+        if (bad != NULL)
+            error = paved_error_set(PAVED_EINVAL, "line %u: %s", bad->yd_line,
+                                    policy_msg_list);
+        goto out;
+    }
+    if (v->yd_n == 0)
+        goto out;
+    if ((list = calloc(v->yd_n, sizeof(*list))) == NULL) {
+        error = paved_error_set(PAVED_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < v->yd_n; i++) {
+        struct paved_policy_exception *x = &list[k];
+        struct policy_item it;
+
+        switch (policy_item_read(&it, v->yd_items[i])) {
+        case POLICY_ITEM_OK:
+        case POLICY_ITEM_UNKNOWN: /* complete: maybe a newer paved's rule */
+            break;
+        case POLICY_ITEM_NOT_MAP:
+        case POLICY_ITEM_INCOMPLETE:
+            continue;
+        }
+        k++; /* counted first: a half-copied item is freed too */
+        x->px_line = v->yd_items[i]->yd_line;
+        if ((x->px_rule = strdup(it.pi_rule)) == NULL ||
+            (x->px_path = strdup(it.pi_path)) == NULL ||
+            (x->px_reason = strdup(it.pi_reason)) == NULL ||
+            (x->px_expires = strdup(it.pi_expires)) == NULL) {
+            error = paved_error_set(PAVED_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    *out = list;
+    *n = k;
+    list = NULL;
+out:
+    paved_guard_policy_exceptions_free(list, k);
+    guard_ydoc_free_all(docs, ndocs);
     return error;
 }
 

@@ -411,7 +411,10 @@ paved_guard_check(struct paved_guard_result *out,
     if ((error = tree_walk(&t, dirfd, 0)) < 0 ||
         (error = guard_k8s_finish(t.t_k8s, &out->gr_findings)) < 0)
         goto out;
-    if (!guard_k8s_has_probes(t.t_k8s))
+    /* Kubernetes ignores HEALTHCHECK: probes stand in for it. A repository
+     * whose manifests run only Jobs and CronJobs has nothing to probe:
+     * its image runs once and exits. */
+    if (!guard_k8s_has_probes(t.t_k8s) && !guard_k8s_batch_only(t.t_k8s))
         for (i = 0; i < t.t_nnohealth; i++)
             if ((error = guard_report(&out->gr_findings, "docker.healthcheck",
                                       t.t_nohealth[i], 0, 0,

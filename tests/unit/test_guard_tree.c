@@ -4,8 +4,11 @@
  * (manifests, Dockerfiles, secrets; symlinks and .git skipped), the
  * policy file (severities, "off", exceptions, an expired exception as a
  * finding, a broken policy as a finding), secrets only in the lines a
- * diff adds, and the text, JSON, SARIF 2.1.0 and annotation renderings.
- * Writes only under its temp dir. */
+ * diff adds, and the text, JSON, SARIF 2.1.0 and annotation renderings;
+ * the policy's exceptions as paved_guard_policy_exceptions lists them
+ * (complete, incomplete, unknown rules, broken files), checked against
+ * what the check itself makes of the same file. Writes only under its
+ * temp dir. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -381,7 +384,248 @@ test_render(void **state)
     paved_guard_result_dispose(&r);
 }
 
+/* ---- paved_guard_policy_exceptions ------------------------------------ */
+
+/* Exceptions of every kind the check meets, one item per case; the line
+ * numbers are the items' own. */
+static const char policy_mixed[] =
+    "fail_on: bogus\n"                      /* 1: a finding, not a stop */
+    "colour: blue\n"                        /* 2: unknown key, likewise */
+    "exceptions:\n"                         /* 3 */
+    "  - rule: k8s.host-path\n"             /* 4: complete */
+    "    path: deploy/node-exporter.yaml\n" /* 5 */
+    "    reason: \"reads the host's /proc: \\\"ok\\\"\"\n"
+    "    expires: 2027-03-01\n"                                  /* 7 */
+    "  - {rule: docker.user-root, path: 'build/*.Dockerfile',\n" /* 8 */
+    "     reason: base image, expires: '2026-11-26'}\n"          /* expired */
+    "  - rule: k8s.resources\n" /* 10: no reason */
+    "    path: k8s/\n"
+    "    expires: 2027-01-01\n"
+    "  - rule: k8s.resources\n" /* 13: empty reason */
+    "    path: k8s/\n"
+    "    reason: ''\n"
+    "    expires: 2027-01-01\n"
+    "  - rule: k8s.resources\n" /* 17: no expires */
+    "    path: k8s/\n"
+    "    reason: later\n"
+    "  - rule: k8s.resources\n" /* 20: not a calendar day */
+    "    path: k8s/\n"
+    "    reason: later\n"
+    "    expires: 2027-02-30\n"
+    "  - path: k8s/\n" /* 24: no rule */
+    "    reason: later\n"
+    "    expires: 2027-01-01\n"
+    "  - rule: k8s.no-such-rule\n" /* 27: unknown rule: listed */
+    "    path: k8s/\n"
+    "    reason: later\n"
+    "    expires: 2027-01-01\n"
+    "  - just a string\n"                /* 31: not a mapping */
+    "  - rule: secrets.aws-access-key\n" /* 32: no path */
+    "    reason: later\n"
+    "    expires: 2027-01-01\n"
+    "  - rule: k8s.pdb\n" /* 35: a directory, a leap day */
+    "    path: k8s/\n"
+    "    reason: one replica on purpose\n"
+    "    expires: 2028-02-29\n";
+
+static const unsigned policy_mixed_items[] = {4,  8,  10, 13, 17, 20,
+                                              24, 27, 31, 32, 35};
+
+static void
+test_policy_exceptions(void **state)
+{
+    struct fx *f = *state;
+    struct paved_policy_exception *x = NULL;
+    struct paved_guard_result r;
+    size_t n = 99, i, k;
+
+    assert_int_equal(paved_guard_policy_exceptions(&x, &n, policy_mixed,
+                                                   strlen(policy_mixed)),
+                     0);
+    assert_int_equal(n, 4);
+    assert_string_equal(x[0].px_rule, "k8s.host-path");
+    assert_string_equal(x[0].px_path, "deploy/node-exporter.yaml");
+    assert_string_equal(x[0].px_reason, "reads the host's /proc: \"ok\"");
+    assert_string_equal(x[0].px_expires, "2027-03-01");
+    assert_int_equal(x[0].px_line, 4);
+    /* expired: still listed, the caller has the clock */
+    assert_string_equal(x[1].px_rule, "docker.user-root");
+    assert_string_equal(x[1].px_path, "build/*.Dockerfile");
+    assert_string_equal(x[1].px_reason, "base image");
+    assert_string_equal(x[1].px_expires, "2026-11-26");
+    assert_int_equal(x[1].px_line, 8);
+    /* complete, but a rule this build does not know (a newer paved's?) */
+    assert_string_equal(x[2].px_rule, "k8s.no-such-rule");
+    assert_string_equal(x[2].px_path, "k8s/");
+    assert_string_equal(x[2].px_reason, "later");
+    assert_string_equal(x[2].px_expires, "2027-01-01");
+    assert_int_equal(x[2].px_line, 27);
+    assert_null(paved_guard_rule(x[2].px_rule));
+    assert_string_equal(x[3].px_rule, "k8s.pdb");
+    assert_string_equal(x[3].px_path, "k8s/");
+    assert_string_equal(x[3].px_reason, "one replica on purpose");
+    assert_string_equal(x[3].px_expires, "2028-02-29");
+    assert_int_equal(x[3].px_line, 35);
+
+    /* and `paved check` agrees: every item left out is a syntax or
+     * incomplete finding at the item's line and every listed one is not;
+     * the expired one is reported as expired, the unknown rule as such */
+    put(f, ".paved/policy.yaml", policy_mixed);
+    check(&r, f, NULL);
+    for (i = 0; i < sizeof(policy_mixed_items) / sizeof(policy_mixed_items[0]);
+         i++) {
+        unsigned line = policy_mixed_items[i];
+        bool listed = false, broken = false, expired = false, unknown = false;
+
+        for (k = 0; k < n; k++)
+            listed = listed || x[k].px_line == line;
+        for (k = 0; k < r.gr_findings.fs_n; k++) {
+            const struct paved_finding *fd = &r.gr_findings.fs_items[k];
+            if (fd->f_line != line ||
+                strcmp(fd->f_path, ".paved/policy.yaml") != 0)
+                continue;
+            if (strcmp(fd->f_rule, "policy.exception-expired") == 0)
+                expired = true;
+            else if (strcmp(fd->f_rule, "policy.unknown-rule") == 0)
+                unknown = true;
+            else if (strcmp(fd->f_rule, "policy.exception-incomplete") == 0 ||
+                     strcmp(fd->f_rule, "policy.syntax") == 0)
+                broken = true;
+        }
+        if (listed == broken)
+            fail_msg("item at line %u: listed %d, incomplete for the check %d",
+                     line, listed, broken);
+        assert_int_equal(expired, line == 8);
+        assert_int_equal(unknown, line == 27);
+    }
+    assert_non_null(find(&r, "policy.syntax", ".paved/policy.yaml"));
+    paved_guard_result_dispose(&r);
+    paved_guard_policy_exceptions_free(x, n);
+    paved_guard_policy_exceptions_free(NULL, 0);
+}
+
+/* Files without exceptions are not errors. */
+static void
+test_policy_exceptions_none(void **state)
+{
+    static const char *const texts[] = {
+        "",
+        "# nothing yet\n",
+        "fail_on: high\n",
+        "exceptions:\n",
+        "exceptions: []\n",
+        "exceptions:\n  - rule: k8s.pdb\n", /* only an incomplete one */
+    };
+    struct paved_policy_exception *x;
+    size_t n, i;
+
+    (void)state;
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        x = (void *)texts; /* must be overwritten */
+        n = 99;
+        if (paved_guard_policy_exceptions(&x, &n, texts[i], strlen(texts[i])) !=
+            0)
+            fail_msg("\"%s\": %s", texts[i], paved_error_last());
+        assert_int_equal(n, 0);
+        paved_guard_policy_exceptions_free(x, n);
+    }
+}
+
+/* A file the check takes no exception from is an error with its line. */
+static void
+test_policy_exceptions_broken(void **state)
+{
+    static const struct {
+        const char *b_text;
+        int b_code;
+        const char *b_msg; /* the message starts with it */
+    } bad[] = {
+        {"exceptions:\n  - rule: [k8s.pdb\n", PAVED_EINVAL, "line "},
+        {"- rule: k8s.pdb\n", PAVED_EINVAL,
+         "line 1: the policy is one mapping"},
+        {"fail_on: high\n---\nexceptions: []\n", PAVED_EINVAL,
+         "line 1: the policy is one mapping"},
+        {"fail_on: high\nexceptions: {rule: k8s.pdb}\n", PAVED_EINVAL,
+         "line 2: exceptions: must be a list"},
+        {"fail_on: high\nexceptions: k8s.pdb\n", PAVED_EINVAL,
+         "line 2: exceptions: must be a list"},
+        {"exceptions: []\nexceptions: []\n", PAVED_EINVAL, "line "},
+        {"a: &x 1\nexceptions: *x\n", PAVED_EINVAL, "line "},
+    };
+    struct paved_policy_exception *x;
+    struct paved_guard_result r;
+    struct fx *f = *state;
+    char *big;
+    size_t n, i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        x = (void *)bad;
+        n = 99;
+        assert_int_equal(paved_guard_policy_exceptions(&x, &n, bad[i].b_text,
+                                                       strlen(bad[i].b_text)),
+                         bad[i].b_code);
+        assert_null(x);
+        assert_int_equal(n, 0);
+        if (strncmp(paved_error_last(), bad[i].b_msg, strlen(bad[i].b_msg)) !=
+            0)
+            fail_msg("\"%s\": message \"%s\"", bad[i].b_text,
+                     paved_error_last());
+        /* and the check reports the file as policy.syntax */
+        put(f, ".paved/policy.yaml", bad[i].b_text);
+        check(&r, f, NULL);
+        assert_non_null(find(&r, "policy.syntax", ".paved/policy.yaml"));
+        paved_guard_result_dispose(&r);
+    }
+
+    /* over the reader's cap of 1 MiB */
+    assert_non_null(big = malloc(1024 * 1024 + 2));
+    memset(big, '#', 1024 * 1024 + 1);
+    big[1024 * 1024 + 1] = '\0';
+    x = (void *)bad;
+    assert_int_equal(
+        paved_guard_policy_exceptions(&x, &n, big, 1024 * 1024 + 1),
+        PAVED_ETOOBIG);
+    assert_null(x);
+    assert_int_equal(n, 0);
+    free(big);
+}
+
 /* Every rule of the catalog has its section in docs/guardrails.md. */
+/* docker.healthcheck across files: probes stand in for a HEALTHCHECK, and
+ * an image whose manifests only run batch work (a CronJob) needs none;
+ * one long-running workload without probes brings the finding back. */
+static void
+test_healthcheck_batch(void **state)
+{
+    struct fx *f = *state;
+    struct paved_guard_result r;
+
+    put(f, "Dockerfile",
+        "FROM golang:1.19 AS build\nRUN true\n"
+        "FROM debian:12-slim\nUSER 65532\n");
+    check(&r, f, NULL);
+    assert_non_null(find(&r, "docker.healthcheck", "Dockerfile"));
+    paved_guard_result_dispose(&r);
+
+    put(f, "k8s/cronjob.yaml",
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\n"
+        "spec:\n  schedule: \"0 3 * * *\"\n"
+        "  jobTemplate:\n    spec:\n      template:\n        spec:\n"
+        "          restartPolicy: Never\n          containers:\n"
+        "            - name: job\n              image: nightly:1.0\n");
+    check(&r, f, NULL);
+    assert_null(find(&r, "docker.healthcheck", NULL));
+    paved_guard_result_dispose(&r);
+
+    put(f, "k8s/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+        "spec:\n  template:\n    spec:\n      containers:\n"
+        "        - name: web\n          image: web:1.0\n");
+    check(&r, f, NULL);
+    assert_non_null(find(&r, "docker.healthcheck", "Dockerfile"));
+    paved_guard_result_dispose(&r);
+}
+
 static void
 test_rules_documented(void **state)
 {
@@ -438,8 +682,15 @@ main(void)
         cmocka_unit_test_setup_teardown(test_tree_and_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diff_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_render, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_healthcheck_batch, setup,
+                                        teardown),
         cmocka_unit_test(test_rules_documented),
         cmocka_unit_test(test_bad_root),
+        cmocka_unit_test_setup_teardown(test_policy_exceptions, setup,
+                                        teardown),
+        cmocka_unit_test(test_policy_exceptions_none),
+        cmocka_unit_test_setup_teardown(test_policy_exceptions_broken, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
