@@ -11,6 +11,7 @@
  * processes sharing a data directory). Never runs a hook, a filter driver
  * or anything else from a repository, never writes a credential to disk
  * and never prints one in a message. */
+#include <stddef.h>
 
 /* Borrowed strings; both may be NULL. */
 struct paved_workspace_cred {
@@ -62,6 +63,27 @@ int paved_workspace_mirror(char **mirror_path, const char *mirrors_dir,
                            const char *repo, const char *url, const char *ref,
                            const char *sha,
                            const struct paved_workspace_cred *cred);
+
+/* The path paved_workspace_mirror uses for repo's mirror under
+ * mirrors_dir (<mirrors_dir>/<name>.git, <name> escaped as above), for
+ * readers of a mirror that do not fetch (the platform view reads policy
+ * files from them). Unlike the rest of this header it touches neither
+ * disk nor network (nor libgit2): safe on the event loop. *out malloc'd,
+ * the caller frees; NULL on error: PAVED_EINVAL for an empty mirrors_dir
+ * or a repo paved_workspace_mirror refuses (empty, or too long a name),
+ * PAVED_ENOMEM. */
+int paved_workspace_mirror_path(char **out, const char *mirrors_dir,
+                                const char *repo);
+
+/* Pushes refspecs ("refs/heads/main:refs/heads/main"; never forced: no
+ * '+') from the repository at repo_path to url, with the same credentials
+ * and message hygiene as paved_workspace_mirror. A ref the server refuses
+ * (not a fast-forward, a hook said no) is PAVED_EEXISTS or PAVED_ERROR
+ * with the server's reason; network and authentication errors are
+ * PAVED_EUNAVAILABLE. */
+int paved_workspace_push(const char *repo_path, const char *url,
+                         const char *const *refspecs, size_t n,
+                         const struct paved_workspace_cred *cred);
 
 /* The commit sha names: itself, or the commit an annotated tag points at
  * (GitHub sends a tag object's SHA as a tag push's "after"). commit gets

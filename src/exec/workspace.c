@@ -453,6 +453,110 @@ ws_lock(int *fd_out, const char *path)
     return 0;
 }
 
+/* ---- push -------------------------------------------------------------- */
+
+struct ws_push_ctx {
+    struct ws_fetch_ctx pc_fetch; /* first: the credential callback's */
+    char pc_refused[WS_MSG_MAX];
+};
+
+/* libgit2 reports a refused ref here, not as an error of the push. */
+static int
+ws_push_ref_cb(const char *ref, const char *status, void *payload)
+{
+    struct ws_push_ctx *pc = payload;
+
+    if (status != NULL && pc->pc_refused[0] == '\0')
+        snprintf(pc->pc_refused, sizeof(pc->pc_refused), "%s: %s", ref, status);
+    return 0;
+}
+
+int
+paved_workspace_push(const char *repo_path, const char *url,
+                     const char *const *refspecs, size_t n,
+                     const struct paved_workspace_cred *cred)
+{
+    struct ws_push_ctx pc;
+    git_remote_create_options ro;
+    git_strarray specs = {(char **)refspecs, n};
+    git_repository *repo = NULL;
+    git_remote *remote = NULL;
+    git_push_options po;
+    char gmsg[WS_MSG_MAX], shown[WS_MSG_MAX];
+    size_t i;
+    int error = 0, rc;
+
+    for (i = 0; i < n; i++)
+        if (refspecs[i][0] == '+')
+            return paved_error_set(
+                PAVED_EINVAL, "paved never force-pushes (%s)", refspecs[i]);
+    memset(&pc, 0, sizeof(pc));
+    pc.pc_fetch.fc_cred = cred;
+    ws_redact_url(shown, sizeof(shown), url);
+    git_libgit2_init();
+    /* anonymous and without insteadOf, as ws_fetch (libgit2 1.5 leaks
+     * while applying insteadOf) */
+    if (git_repository_open(&repo, repo_path) < 0 ||
+        git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION) <
+            0 ||
+        (ro.repository = repo,
+         ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+                    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC,
+         git_remote_create_with_opts(&remote, url, &ro)) < 0 ||
+        git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION) < 0) {
+        ws_safe_git_msg(gmsg, sizeof(gmsg), url, cred);
+        error = paved_error_set(PAVED_ERROR, "push to %s: %s", shown, gmsg);
+        goto out;
+    }
+    po.callbacks.credentials = ws_cred_cb;
+    po.callbacks.push_update_reference = ws_push_ref_cb;
+    po.callbacks.payload = &pc;
+    if ((rc = git_remote_push(remote, &specs, &po)) < 0) {
+        ws_safe_git_msg(gmsg, sizeof(gmsg), url, cred);
+        /* libgit2 finds a non-fast-forward itself, before sending */
+        if (rc == GIT_ENONFASTFORWARD || strstr(gmsg, "not present locally"))
+            error = paved_error_set(PAVED_EEXISTS,
+                                    "push to %s refused: the remote already "
+                                    "has other commits there (%s)",
+                                    shown, gmsg);
+        else
+            error = paved_error_set(PAVED_EUNAVAILABLE, "push to %s: %s", shown,
+                                    gmsg);
+    } else if (pc.pc_refused[0] != '\0') {
+        error =
+            paved_error_set(strstr(pc.pc_refused, "fast-forward") != NULL ||
+                                    strstr(pc.pc_refused, "fetch first") != NULL
+                                ? PAVED_EEXISTS
+                                : PAVED_ERROR,
+                            "push to %s refused: %s", shown, pc.pc_refused);
+    }
+out:
+    git_remote_free(remote);
+    git_repository_free(repo);
+    git_libgit2_shutdown();
+    return error;
+}
+
+/* The same two steps paved_workspace_mirror takes to name the mirror,
+ * without its other checks, so that readers find what it wrote. */
+int
+paved_workspace_mirror_path(char **out, const char *mirrors_dir,
+                            const char *repo)
+{
+    char name[WS_NAME_MAX + 8];
+    int error;
+
+    *out = NULL;
+    if (mirrors_dir == NULL || mirrors_dir[0] == '\0')
+        return paved_error_set(PAVED_EINVAL, "mirror of %s: no directory",
+                               repo != NULL ? repo : "");
+    if ((error = ws_safe_name(name, sizeof(name), repo)) < 0)
+        return error;
+    if ((*out = ws_join(mirrors_dir, name, ".git")) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    return 0;
+}
+
 int
 paved_workspace_mirror(char **mirror_path, const char *mirrors_dir,
                        const char *repo, const char *url, const char *ref,

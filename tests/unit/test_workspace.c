@@ -1,9 +1,10 @@
 /* Unit tests for workspaces with real repositories made by the git command:
  * mirrors fetched over file:// and over git:// from a real `git daemon`
  * (cold fetch, warm without network, missing commits, bad URLs, redacted
- * credentials, concurrent mirroring), checkouts of exact commits (also an
- * older one, by id) that git itself sees as clean, and removal that stays
- * under its root and never follows symlinks. */
+ * credentials, concurrent mirroring, the mirror's name without a fetch),
+ * checkouts of exact commits (also an older one, by id) that git itself
+ * sees as clean, and removal that stays under its root and never follows
+ * symlinks. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -469,6 +470,86 @@ test_mirror_invalid_input(void **state)
     assert_false(exists("/tmp/evil.git"));
 }
 
+/* The mirror's path without a fetch: what paved_workspace_mirror really
+ * creates, for names with '/', '.', a leading '.', spaces, '%' and
+ * non-ASCII bytes; the same refusals. */
+static void
+test_mirror_path(void **state)
+{
+    static const struct {
+        const char *m_repo, *m_name;
+    } cases[] = {
+        {"owner/name", "owner%2Fname"},
+        {".hidden repo/v1.2", "%2Ehidden%20repo%2Fv1.2"},
+        {"a b/c_d-e.f", "a%20b%2Fc_d-e.f"},
+        {"100%/x", "100%25%2Fx"},
+        {"caf\xc3\xa9/..", "caf%C3%A9%2F.."},
+    };
+    struct fixture *f = *state;
+    char *path, *real, want[256], slash[160], name[256];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(want, sizeof(want), "%s/%s.git", f->mirrors, cases[i].m_name);
+        path = NULL;
+        assert_int_equal(
+            paved_workspace_mirror_path(&path, f->mirrors, cases[i].m_repo), 0);
+        assert_string_equal(path, want);
+        assert_false(exists(path)); /* it only names it */
+        real =
+            mirror_ok(f, cases[i].m_repo, f->url, "refs/heads/main", f->sha2);
+        assert_string_equal(real, path);
+        assert_true(exists(path));
+        free(real);
+        free(path);
+    }
+
+    /* a trailing '/' on the directory changes nothing */
+    snprintf(slash, sizeof(slash), "%s/", f->mirrors);
+    assert_int_equal(paved_workspace_mirror_path(&path, slash, "owner/name"),
+                     0);
+    snprintf(want, sizeof(want), "%s/owner%%2Fname.git", f->mirrors);
+    assert_string_equal(path, want);
+    free(path);
+
+    /* refused, like paved_workspace_mirror refuses them */
+    path = want;
+    assert_int_equal(paved_workspace_mirror_path(&path, f->mirrors, ""),
+                     PAVED_EINVAL);
+    assert_null(path);
+    assert_int_equal(paved_workspace_mirror_path(&path, f->mirrors, NULL),
+                     PAVED_EINVAL);
+    assert_int_equal(paved_workspace_mirror_path(&path, "", "o/r"),
+                     PAVED_EINVAL);
+    assert_int_equal(paved_workspace_mirror_path(&path, NULL, "o/r"),
+                     PAVED_EINVAL);
+    assert_null(path);
+    /* the longest name: 198 bytes as they are; 199, or 70 '/' (210
+     * escaped), are refused by both */
+    memset(name, 'x', 199);
+    name[199] = '\0';
+    assert_int_equal(paved_workspace_mirror_path(&path, f->mirrors, name),
+                     PAVED_EINVAL);
+    assert_null(path);
+    assert_int_equal(paved_workspace_mirror(&path, f->mirrors, name, f->url,
+                                            "refs/heads/main", f->sha2, NULL),
+                     PAVED_EINVAL);
+    memset(name, '/', 70);
+    name[70] = '\0';
+    assert_int_equal(paved_workspace_mirror_path(&path, f->mirrors, name),
+                     PAVED_EINVAL);
+    assert_int_equal(paved_workspace_mirror(&path, f->mirrors, name, f->url,
+                                            "refs/heads/main", f->sha2, NULL),
+                     PAVED_EINVAL);
+    memset(name, 'x', 198);
+    name[198] = '\0';
+    assert_int_equal(paved_workspace_mirror_path(&path, f->mirrors, name), 0);
+    real = mirror_ok(f, name, f->url, "refs/heads/main", f->sha2);
+    assert_string_equal(real, path);
+    free(real);
+    free(path);
+}
+
 struct conc {
     struct fixture *c_f;
     const char *c_sha;
@@ -906,6 +987,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_mirror_bad_url, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mirror_invalid_input, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_mirror_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mirror_concurrent, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_git_daemon, setup_daemon,
