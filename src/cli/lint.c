@@ -42,7 +42,9 @@ lint_is_repo_file(const char *path)
     const char *base = strrchr(path, '/');
 
     base = base != NULL ? base + 1 : path;
-    return strcmp(base, ".paved.yaml") == 0 || strcmp(base, ".paved.yml") == 0;
+    return strcmp(base, ".paved.yaml") == 0 ||
+           strcmp(base, ".paved.yml") == 0 || strcmp(base, "paved.yaml") == 0 ||
+           strcmp(base, "paved.yml") == 0;
 }
 
 /* One pipeline file into the set; problems into the list. */

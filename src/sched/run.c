@@ -36,7 +36,8 @@ struct sched_checkout {
     const char *co_stage; /* what failed, for the run's reason */
     char co_msg[512];
     char *co_mirror;
-    char co_commit[41]; /* sha peeled: an annotated tag's commit */
+    char co_commit[41];       /* sha peeled: an annotated tag's commit */
+    const char *co_file_name; /* ".paved.yaml" or "paved.yaml" */
     paved_pipeline_repo *co_file;
     struct paved_pipeline_diags co_diags;
     char **co_secret_values;
@@ -71,11 +72,47 @@ checkout_free(struct sched_checkout *co)
     free(co);
 }
 
+/* The repository's own file: .paved.yaml, or paved.yaml (what golden
+ * paths write: a visible file teams find). Both at once is ambiguous. */
+static int
+checkout_repo_file(struct sched_checkout *co)
+{
+    static const char *const names[] = {".paved.yaml", "paved.yaml"};
+    struct stat sb;
+    char *file;
+    size_t i;
+    int error = 0, found = 0;
+
+    co->co_stage = "invalid .paved.yaml";
+    co->co_file_name = names[0];
+    for (i = 0; i < 2; i++) {
+        if ((file = sched_path(co->co_workspace, names[i], NULL)) == NULL)
+            return paved_error_set(PAVED_ENOMEM, "out of memory");
+        if (lstat(file, &sb) == 0) {
+            if (found) {
+                error = paved_error_set(PAVED_EINVAL,
+                                        "both .paved.yaml and paved.yaml "
+                                        "exist: keep one of them");
+            } else {
+                co->co_file_name = names[i];
+                co->co_stage =
+                    i == 0 ? "invalid .paved.yaml" : "invalid paved.yaml";
+                error =
+                    paved_pipeline_repo_load(&co->co_file, &co->co_diags, file);
+            }
+            found = 1;
+        }
+        free(file);
+        if (error < 0)
+            return error;
+    }
+    return 0; /* most repositories carry none */
+}
+
 static void
 checkout_work(void *arg)
 {
     struct sched_checkout *co = arg;
-    char *file = NULL;
     int error;
 
     co->co_stage = "checkout failed";
@@ -101,18 +138,8 @@ checkout_work(void *arg)
                                       co->co_secret_names, co->co_nsecrets,
                                       co->co_environ, co->co_secrets_dir);
     }
-    if (error == 0) {
-        co->co_stage = "invalid .paved.yaml";
-        if ((file = sched_path(co->co_workspace, ".paved.yaml", NULL)) ==
-            NULL) {
-            error = paved_error_set(PAVED_ENOMEM, "out of memory");
-        } else {
-            error = paved_pipeline_repo_load(&co->co_file, &co->co_diags, file);
-            if (error == PAVED_ENOTFOUND)
-                error = 0; /* most repositories carry none */
-            free(file);
-        }
-    }
+    if (error == 0)
+        error = checkout_repo_file(co);
     co->co_error = error;
     if (error < 0)
         snprintf(co->co_msg, sizeof(co->co_msg), "%s", paved_error_last());
@@ -214,24 +241,24 @@ run_build_mask(struct sched_run *r)
 /* "invalid .paved.yaml: .paved.yaml:3:5: ..." - the repository's own name
  * for the file, not the workspace path it was read from */
 static void
-checkout_diag_reason(char *msg, size_t len, struct paved_pipeline_diags *dl)
+checkout_diag_reason(char *msg, size_t len, const char *file,
+                     struct paved_pipeline_diags *dl)
 {
-    char *line = NULL, *name = strdup(".paved.yaml");
+    char *line = NULL, *name = strdup(file);
 
     if (dl->dl_n == 0 || name == NULL) {
         free(name);
-        snprintf(msg, len, "invalid .paved.yaml: %s", paved_error_last());
+        snprintf(msg, len, "invalid %s: %s", file, paved_error_last());
         return;
     }
     free(dl->dl_items[0].dg_file);
     dl->dl_items[0].dg_file = name;
     if (paved_pipeline_diag_format(&line, &dl->dl_items[0]) < 0) {
-        snprintf(msg, len, "invalid .paved.yaml");
+        snprintf(msg, len, "invalid %s", file);
         return;
     }
-    snprintf(msg, len, "invalid .paved.yaml: %s%s", line,
-             dl->dl_n > 1 ? " (and more: paved lint .paved.yaml shows all)"
-                          : "");
+    snprintf(msg, len, "invalid %s: %s%s", file, line,
+             dl->dl_n > 1 ? " (and more: paved lint shows all)" : "");
     free(line);
 }
 
@@ -256,7 +283,8 @@ checkout_done(void *arg)
     }
     if (co->co_error < 0) {
         if (co->co_diags.dl_n > 0) {
-            checkout_diag_reason(msg, sizeof(msg), &co->co_diags);
+            checkout_diag_reason(msg, sizeof(msg), co->co_file_name,
+                                 &co->co_diags);
         } else {
             snprintf(msg, sizeof(msg), "%s: %s", co->co_stage, co->co_msg);
         }
@@ -287,16 +315,17 @@ checkout_done(void *arg)
         const char *sel = paved_pipeline_repo_selects(co->co_file);
         if (sel != NULL && strcmp(sel, paved_pipeline_name(r->r_pl)) != 0) {
             snprintf(msg, sizeof(msg),
-                     "skipped: the repository's .paved.yaml selects "
+                     "skipped: the repository's %s selects "
                      "pipeline \"%s\"",
-                     sel);
+                     co->co_file_name, sel);
             checkout_free(co);
             run_end(r, PAVED_RUN_SUCCESS, msg);
             return;
         }
         if (paved_pipeline_merge(&r->r_merged, &co->co_diags,
                                  s->s_deps.sd_pipelines, co->co_file) < 0) {
-            checkout_diag_reason(msg, sizeof(msg), &co->co_diags);
+            checkout_diag_reason(msg, sizeof(msg), co->co_file_name,
+                                 &co->co_diags);
             checkout_free(co);
             run_end(r, PAVED_RUN_ERROR, msg);
             return;

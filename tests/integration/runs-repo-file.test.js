@@ -107,3 +107,54 @@ steps:
     assert.match(beta.reason, /^invalid \.paved\.yaml: \.paved\.yaml:\d+:\d+: /);
     assert.match(beta.reason, /extensible/);
 }));
+
+test('paved.yaml (the name golden paths write) works like .paved.yaml; ' +
+    'both at once end the run error naming them', T,
+(t) => scenario(t, async (ctx) => {
+    ctx.pipeline('a.yaml', `name: alpha
+on: {push: {branches: [main]}}
+env: {OUT: ${yq(ctx.out)}}
+steps:
+  - name: a
+    run: touch "$OUT/ran-alpha-$GREETING"
+`);
+    ctx.pipeline('b.yaml', `name: beta
+on: {push: {branches: [main]}}
+env: {OUT: ${yq(ctx.out)}}
+steps:
+  - name: b
+    run: touch "$OUT/ran-beta"
+`);
+    const repo = ctx.repo('acme/visible');
+    repo.commit({ 'paved.yaml': 'pipeline: alpha\nenv: {GREETING: hi}\n' },
+        'select alpha');
+    await ctx.start();
+    let pushed = await pushAndDeliver(ctx, repo, 'refs/heads/main');
+    let runs = await waitRuns(ctx.d, { sha: pushed.sha }, 2);
+    const done = {};
+    for (const r of runs)
+        done[r.pipeline] = await waitDone(ctx.d, r.id);
+    await assertRunState(ctx.d, done.alpha, 'success');
+    assert.match(done.beta.reason,
+        /^skipped: the repository's paved\.yaml selects pipeline "alpha"/);
+    assert.ok(fs.existsSync(path.join(ctx.out, 'ran-alpha-hi')));
+    assert.ok(!fs.existsSync(path.join(ctx.out, 'ran-beta')));
+
+    // an error in it names paved.yaml, not .paved.yaml
+    repo.commit({ 'paved.yaml': 'pipeline: alpha\nenv: [x]\n' }, 'broken');
+    pushed = await pushAndDeliver(ctx, repo, 'refs/heads/main');
+    runs = await waitRuns(ctx.d, { sha: pushed.sha }, 2);
+    let alpha = await waitDone(ctx.d,
+        runs.find((r) => r.pipeline === 'alpha').id);
+    assert.equal(alpha.state, 'error');
+    assert.match(alpha.reason, /^invalid paved\.yaml: paved\.yaml:2:\d+: /);
+
+    repo.commit({ 'paved.yaml': 'pipeline: alpha\n',
+        '.paved.yaml': 'pipeline: beta\n' }, 'both');
+    pushed = await pushAndDeliver(ctx, repo, 'refs/heads/main');
+    runs = await waitRuns(ctx.d, { sha: pushed.sha }, 2);
+    alpha = await waitDone(ctx.d, runs.find((r) => r.pipeline === 'alpha').id);
+    assert.equal(alpha.state, 'error');
+    assert.match(alpha.reason,
+        /both \.paved\.yaml and paved\.yaml exist: keep one of them/);
+}));
