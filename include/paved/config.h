@@ -55,6 +55,10 @@ struct paved_config {
     char *cf_gitlab_api_token;  /* gitlab_api_token (secret) */
     unsigned cf_report_timeout; /* report_timeout: one forge request */
     bool cf_report_steps;       /* report_steps: a context per step too */
+    char *cf_templates_dir;     /* templates_dir: golden-path templates */
+    char *cf_registry;          /* registry: images of created services */
+    char *cf_git_author_name;   /* git_author_name: commits paved makes */
+    char *cf_git_author_email;  /* git_author_email */
 };
 
 /* Load path (NULL: defaults only), then apply overrides from envp (NULL:

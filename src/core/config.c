@@ -107,6 +107,12 @@ static const struct config_key config_keys[] = {
     KEY(gitlab_api_token, CT_STRING, "", true, 0, NULL),
     KEY(report_timeout, CT_DURATION, "10s", false, 1, NULL),
     KEY(report_steps, CT_BOOL, "false", false, 0, NULL),
+    KEY(templates_dir, CT_STRING, "templates", false, 0, check_nonempty),
+    KEY(registry, CT_STRING, "registry.internal:5000", false, 0,
+        check_nonempty),
+    KEY(git_author_name, CT_STRING, "paved", false, 0, check_nonempty),
+    KEY(git_author_email, CT_STRING, "paved@localhost", false, 0,
+        check_nonempty),
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
