@@ -15,6 +15,8 @@ struct paved_api_ctx {
     struct paved_sched *ac_sched;
     const char *ac_data_dir; /* run logs live in <data_dir>/runs/<id>/ */
     struct paved_reporter *ac_reporter; /* may be NULL */
+    const char *ac_templates_dir;       /* <dir>/VERSION: the current template
+                                           version; NULL: unknown */
 };
 
 /* Fills body and sets *status (200, 202, 400, 404, 405, 409, 500, 503) and

@@ -278,4 +278,52 @@ int paved_store_outbox_list(struct paved_outbox_item ***out, size_t *n,
 int paved_store_outbox_get(struct paved_outbox_item **out, paved_store *st,
                            int64_t id);
 
+/* ---- the service catalog ------------------------------------------------
+ * Every service `paved create-service` made. Writes are synchronous: they
+ * go through the writer thread like everything else (so they share its
+ * transactions and never race it) and the call returns once the row is
+ * durable. They block on disk: never call them from the event loop (the
+ * CLI does; the daemon only reads). Reads use the reader connection. */
+struct paved_service {
+    char *sv_name;  /* DNS-1123 label, primary key */
+    char *sv_type;  /* api worker cron */
+    char *sv_lang;  /* go python typescript */
+    char *sv_owner; /* team; NULL: none given */
+    char *sv_repo;  /* forge full name "owner/name": matches runs' ru_repo */
+    char *sv_url;   /* where the repository lives: the --remote URL or the
+                       directory */
+    int sv_db, sv_queue;
+    int sv_template_version; /* templates/VERSION it was rendered (or last
+                                upgraded) with */
+    int64_t sv_created_ms, sv_updated_ms; /* 0 on add: now */
+};
+
+void paved_service_free(struct paved_service *s); /* NULL is a no-op */
+void paved_service_list_free(struct paved_service **list, size_t n);
+/* The record is copied. PAVED_EEXISTS when the name is taken (nothing is
+ * written), PAVED_EINVAL without a name, type or language,
+ * PAVED_EUNAVAILABLE when the store cannot commit. */
+int paved_store_service_add(paved_store *st, const struct paved_service *s);
+/* PAVED_ENOTFOUND */
+int paved_store_service_get(struct paved_service **out, paved_store *st,
+                            const char *name);
+/* Every service, by name; *out freed with paved_service_list_free(). */
+int paved_store_service_list(struct paved_service ***out, size_t *n,
+                             paved_store *st);
+/* After an upgrade: the template version and sv_updated_ms (now).
+ * PAVED_ENOTFOUND. */
+int paved_store_service_set_template(paved_store *st, const char *name,
+                                     int version);
+
+/* ---- what the catalog's views read about runs --------------------------
+ * The newest run of repo in environment env (NULL: runs without one, i.e.
+ * pull requests); success_only: the newest that succeeded. Without its
+ * steps. PAVED_ENOTFOUND when there is none. */
+int paved_store_run_latest(struct paved_run **out, paved_store *st,
+                           const char *repo, const char *env, int success_only);
+/* Runs created at or after since_ms, and how many of them ended in
+ * failure or error. */
+int paved_store_run_counts(int64_t *runs, int64_t *failures, paved_store *st,
+                           int64_t since_ms);
+
 #endif

@@ -1,6 +1,7 @@
 /* REST API read side: store rows to JSON. Transport, auth and metrics are
  * the server's; this file only answers "what does this path show". */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/queue.h>
 #include <stdlib.h>
@@ -14,10 +15,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <git2.h>
+
 #include "paved/api.h"
 #include "paved/error.h"
 #include "paved/reporter.h"
+#include "paved/scaffold.h"
+#include "paved/guardrails.h"
 #include "paved/sched.h"
+#include "paved/workspace.h"
 
 #define API_DEFAULT_LIMIT 50
 #define API_MAX_LIMIT 1000
@@ -646,6 +652,600 @@ api_outbox_route(struct paved_buf *body, int *status,
     return 0;
 }
 
+/* ---- the service catalog: /api/v1/services, /api/v1/platform ----------
+ * Reads only. Health and "deployed" are derived from runs until issue 7's
+ * deployments record them. */
+
+#define API_EXC_WINDOW_DAYS 14
+#define API_POLICY_MAX (256 * 1024)
+/* The platform view reads every service's policy file from its git
+ * repository on the loop thread (the API answers synchronously; see
+ * docs/golden-paths.md#the-catalog): it stops reading after this long and
+ * says which services it skipped. */
+#define API_POLICY_BUDGET_MS 250
+
+static int64_t
+api_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+api_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The integer in <dir>/VERSION, or -1 when there is none (no templates
+ * dir configured, no file, not a number). A few bytes: read in place. */
+static int
+api_template_version(const char *dir)
+{
+    int v;
+
+    if (dir == NULL || dir[0] == '\0' || paved_scaffold_version(&v, dir) < 0)
+        return -1;
+    return v;
+}
+
+/* One catalog entry; current < 0: the current template version is not
+ * known (then "behind" is false). */
+static int
+api_service_json(struct paved_buf *b, const struct paved_service *s,
+                 int current)
+{
+    int error;
+
+    if ((error = paved_buf_puts(b, "{\"name\":")) < 0 ||
+        (error = paved_buf_put_json_string(b, s->sv_name)) < 0 ||
+        (error = api_put_str(b, "type", s->sv_type)) < 0 ||
+        (error = api_put_str(b, "lang", s->sv_lang)) < 0 ||
+        (error = api_put_str(b, "owner", s->sv_owner)) < 0 ||
+        (error = api_put_str(b, "repo", s->sv_repo)) < 0 ||
+        (error = api_put_str(b, "url", s->sv_url)) < 0 ||
+        (error = paved_buf_printf(b, ",\"db\":%s,\"queue\":%s",
+                                  s->sv_db ? "true" : "false",
+                                  s->sv_queue ? "true" : "false")) < 0 ||
+        (error = api_put_time(b, "created_at", s->sv_created_ms)) < 0 ||
+        (error = api_put_time(b, "updated_at", s->sv_updated_ms)) < 0 ||
+        (error = paved_buf_printf(b, ",\"template_version\":%d",
+                                  s->sv_template_version)) < 0)
+        return error;
+    if (current >= 0)
+        error = paved_buf_printf(
+            b,
+            ",\"current_template_version\":%d,"
+            "\"behind\":%s}",
+            current, s->sv_template_version < current ? "true" : "false");
+    else
+        error = paved_buf_puts(b, ",\"current_template_version\":null,"
+                                  "\"behind\":false}");
+    return error;
+}
+
+static int
+api_services(struct paved_buf *body, int *status,
+             const struct paved_api_ctx *ctx)
+{
+    struct paved_service **list = NULL;
+    int current = api_template_version(ctx->ac_templates_dir);
+    size_t n = 0, i;
+    int error;
+
+    if ((error = paved_store_service_list(&list, &n, ctx->ac_store)) < 0)
+        return api_error(body, status, 500, paved_error_last());
+    if ((error = paved_buf_puts(body, "{\"services\":[")) < 0)
+        goto out;
+    for (i = 0; i < n; i++)
+        if ((i > 0 && (error = paved_buf_putc(body, ',')) < 0) ||
+            (error = api_service_json(body, list[i], current)) < 0)
+            goto out;
+    if (current >= 0)
+        error = paved_buf_printf(body, "],\"template_version\":%d}\n", current);
+    else
+        error = paved_buf_puts(body, "],\"template_version\":null}\n");
+out:
+    paved_service_list_free(list, n);
+    if (error < 0)
+        return api_error(body, status, 500, paved_error_last());
+    *status = 200;
+    return 0;
+}
+
+/* What a run left running: the tag for a tag ref, else the short sha. */
+static void
+api_run_version(char *out, size_t n, const struct paved_run *r)
+{
+    if (r->ru_ref != NULL && strncmp(r->ru_ref, "refs/tags/", 10) == 0)
+        snprintf(out, n, "%s", r->ru_ref + 10);
+    else
+        snprintf(out, n, "%.7s", r->ru_sha != NULL ? r->ru_sha : "");
+}
+
+static int
+api_run_brief(struct paved_buf *b, const char *key, const struct paved_run *r)
+{
+    int error;
+
+    if (r == NULL)
+        return paved_buf_printf(b, ",\"%s\":null", key);
+    if ((error = paved_buf_printf(b, ",\"%s\":{\"id\":%lld", key,
+                                  (long long)r->ru_id)) < 0 ||
+        (error = api_put_str(b, "state", paved_run_state_name(r->ru_state))) <
+            0 ||
+        (error = api_put_str(b, "pipeline", r->ru_pipeline)) < 0 ||
+        (error = api_put_str(b, "event", r->ru_kind)) < 0 ||
+        (error = api_put_str(b, "ref", r->ru_ref)) < 0 ||
+        (error = api_put_str(b, "sha", r->ru_sha)) < 0 ||
+        (error = api_put_time(b, "created_at", r->ru_created_ms)) < 0 ||
+        (error = api_put_time(b, "finished_at", r->ru_finished_ms)) < 0)
+        return error;
+    return paved_buf_putc(b, '}');
+}
+
+/* Health from the newest run of an environment, until deployments
+ * (issue 7) report what is really running. */
+static const char *
+api_health(const struct paved_run *latest)
+{
+    if (latest == NULL)
+        return "unknown";
+    switch (latest->ru_state) {
+    case PAVED_RUN_SUCCESS:
+        return "healthy";
+    case PAVED_RUN_FAILURE:
+    case PAVED_RUN_ERROR:
+        return "failing";
+    case PAVED_RUN_QUEUED:
+    case PAVED_RUN_RUNNING:
+        return "deploying";
+    default:
+        return "unknown";
+    }
+}
+
+/* One environment of a service (env NULL: pull requests, which deploy
+ * nothing: no "deployed", no health). */
+static int
+api_service_env(struct paved_buf *b, paved_store *st, const char *repo,
+                const char *env)
+{
+    struct paved_run *latest = NULL, *ok = NULL;
+    char version[256];
+    int error = 0;
+
+    if (repo != NULL &&
+        (((error = paved_store_run_latest(&latest, st, repo, env, 0)) < 0 &&
+          error != PAVED_ENOTFOUND) ||
+         (env != NULL &&
+          (error = paved_store_run_latest(&ok, st, repo, env, 1)) < 0 &&
+          error != PAVED_ENOTFOUND)))
+        goto out;
+    if ((error = paved_buf_puts(b, "{\"environment\":")) < 0 ||
+        (error = env != NULL ? paved_buf_put_json_string(b, env)
+                             : paved_buf_puts(b, "null")) < 0 ||
+        (error = api_run_brief(b, "latest_run", latest)) < 0)
+        goto out;
+    if (env == NULL) {
+        error = paved_buf_puts(b, ",\"deployed\":null,\"health\":null}");
+        goto out;
+    }
+    if (ok != NULL) {
+        api_run_version(version, sizeof(version), ok);
+        if ((error = paved_buf_puts(b, ",\"deployed\":{\"version\":")) < 0 ||
+            (error = paved_buf_put_json_string(b, version)) < 0 ||
+            (error = paved_buf_printf(b, ",\"run\":%lld",
+                                      (long long)ok->ru_id)) < 0 ||
+            (error = api_put_str(b, "sha", ok->ru_sha)) < 0 ||
+            (error = api_put_str(b, "ref", ok->ru_ref)) < 0 ||
+            (error = api_put_time(b, "finished_at", ok->ru_finished_ms)) < 0 ||
+            (error = paved_buf_putc(b, '}')) < 0)
+            goto out;
+    } else if ((error = paved_buf_puts(b, ",\"deployed\":null")) < 0) {
+        goto out;
+    }
+    error = paved_buf_printf(b, ",\"health\":\"%s\"}", api_health(latest));
+out:
+    paved_run_free(latest);
+    paved_run_free(ok);
+    return error;
+}
+
+static int
+api_service_one(struct paved_buf *body, int *status,
+                const struct paved_api_ctx *ctx, const char *raw_name)
+{
+    static const char *const envs[] = {"staging", "production", NULL};
+    struct paved_service *s = NULL;
+    char *name;
+    size_t i;
+    int error;
+
+    if ((name = evhttp_uridecode(raw_name, 0, NULL)) == NULL)
+        return api_error(body, status, 500, "out of memory");
+    error = paved_store_service_get(&s, ctx->ac_store, name);
+    free(name);
+    if (error == PAVED_ENOTFOUND)
+        return api_error(body, status, 404, paved_error_last());
+    if (error < 0)
+        return api_error(body, status, 500, paved_error_last());
+    if ((error = paved_buf_puts(body, "{\"service\":")) < 0 ||
+        (error = api_service_json(
+             body, s, api_template_version(ctx->ac_templates_dir))) < 0 ||
+        (error = paved_buf_puts(body, ",\"environments\":[")) < 0)
+        goto out;
+    /* staging, production, then pull requests (no environment) */
+    for (i = 0; i < 3; i++)
+        if ((i > 0 && (error = paved_buf_putc(body, ',')) < 0) ||
+            (error =
+                 api_service_env(body, ctx->ac_store, s->sv_repo, envs[i])) < 0)
+            goto out;
+    error = paved_buf_puts(body, "]}\n");
+out:
+    paved_service_free(s);
+    if (error < 0)
+        return api_error(body, status, 500, paved_error_last());
+    *status = 200;
+    return 0;
+}
+
+/* ---- platform: counts ---------------------------------------------------*/
+
+struct api_count {
+    const char *ac_name;
+    long long ac_n;
+};
+
+/* Counts name among the first *n entries (the known names are seeded
+ * so that they show with 0); a new name takes a slot while there is one. */
+static void
+api_count(struct api_count *c, size_t *n, size_t cap, const char *name)
+{
+    size_t i;
+
+    if (name == NULL)
+        return;
+    for (i = 0; i < *n; i++)
+        if (strcmp(c[i].ac_name, name) == 0) {
+            c[i].ac_n++;
+            return;
+        }
+    if (*n < cap) {
+        c[*n].ac_name = name;
+        c[(*n)++].ac_n = 1;
+    }
+}
+
+static int
+api_count_json(struct paved_buf *b, const char *key, const struct api_count *c,
+               size_t n)
+{
+    size_t i;
+    int error;
+
+    if ((error = paved_buf_printf(b, ",\"%s\":{", key)) < 0)
+        return error;
+    for (i = 0; i < n; i++)
+        if ((i > 0 && (error = paved_buf_putc(b, ',')) < 0) ||
+            (error = paved_buf_put_json_string(b, c[i].ac_name)) < 0 ||
+            (error = paved_buf_printf(b, ":%lld", c[i].ac_n)) < 0)
+            return error;
+    return paved_buf_putc(b, '}');
+}
+
+/* The oldest delivery waiting for the platform: one stored and not yet
+ * planned, or the oldest queued run, whichever has waited longer. */
+static int
+api_oldest_queued(struct paved_buf *b, paved_store *st, int64_t now)
+{
+    struct paved_delivery **dl = NULL;
+    struct paved_run **runs = NULL;
+    struct paved_run_filter f;
+    size_t nd = 0, nr = 0;
+    int64_t since;
+    int error, use_run;
+
+    memset(&f, 0, sizeof(f));
+    f.rf_state = PAVED_RUN_QUEUED;
+    f.rf_limit = 1;
+    f.rf_oldest_first = 1;
+    if ((error = paved_store_delivery_unplanned(&dl, &nd, st, 1, 0)) < 0 ||
+        (error = paved_store_run_list(&runs, &nr, st, &f)) < 0)
+        goto out;
+    if (nd == 0 && nr == 0) {
+        error = paved_buf_puts(b, ",\"oldest_queued\":null");
+        goto out;
+    }
+    use_run =
+        nd == 0 || (nr > 0 && runs[0]->ru_created_ms < dl[0]->dl_received_ms);
+    since = use_run ? runs[0]->ru_created_ms : dl[0]->dl_received_ms;
+    if ((error = paved_buf_puts(b, ",\"oldest_queued\":{\"delivery\":")) < 0 ||
+        (error = paved_buf_put_json_string(
+             b, use_run
+                    ? (runs[0]->ru_delivery_id != NULL ? runs[0]->ru_delivery_id
+                                                       : "")
+                    : dl[0]->dl_id)) < 0)
+        goto out;
+    if (use_run)
+        error = paved_buf_printf(
+            b, ",\"run\":%lld,\"repo\":", (long long)runs[0]->ru_id);
+    else
+        error = paved_buf_puts(b, ",\"run\":null,\"repo\":null");
+    if (error < 0 ||
+        (use_run &&
+         (error = paved_buf_put_json_string(
+              b, runs[0]->ru_repo != NULL ? runs[0]->ru_repo : "")) < 0) ||
+        (error = api_put_time(b, "queued_at", since)) < 0 ||
+        (error = paved_buf_printf(
+             b, ",\"age_seconds\":%lld}",
+             (long long)(now > since ? (now - since) / 1000 : 0))) < 0)
+        goto out;
+out:
+    paved_delivery_list_free(dl, nd);
+    paved_run_list_free(runs, nr);
+    return error;
+}
+
+/* ---- platform: guardrail exceptions near expiry ------------------------*/
+
+/* The service's policy file at its default branch: from the repository
+ * itself when sv_url is on this machine, else from the daemon's mirror of
+ * sv_repo (<data_dir>/git/, the path paved_workspace_mirror_path names;
+ * fetched refs live under refs/paved/). *out malloc'd, NUL-terminated;
+ * PAVED_ENOTFOUND when there is no file (or no repository to read). */
+static int
+api_policy_blob(char **out, size_t *len, const struct paved_service *s,
+                const char *data_dir)
+{
+    /* a bare repository's HEAD names its default branch; a working
+     * tree's HEAD is whatever is checked out, so main and master first */
+    static const char *const bare_refs[] = {"HEAD", "refs/heads/main",
+                                            "refs/heads/master", NULL};
+    static const char *const work_refs[] = {"refs/heads/main",
+                                            "refs/heads/master", "HEAD", NULL};
+    static const char *const mirror_refs[] = {"refs/paved/heads/main",
+                                              "refs/paved/heads/master", NULL};
+    const char *const *refs = NULL; /* NULL: by the repository's kind */
+    const char *path;
+    char *mirror = NULL, dir[4096];
+    git_repository *repo = NULL;
+    git_object *obj = NULL;
+    git_blob *blob = NULL;
+    size_t i;
+    int error = PAVED_ENOTFOUND;
+
+    *out = NULL;
+    *len = 0;
+    if (s->sv_url != NULL && s->sv_url[0] == '/') {
+        path = s->sv_url;
+    } else if (s->sv_url != NULL && strncmp(s->sv_url, "file://", 7) == 0) {
+        path = s->sv_url + 7;
+    } else if (s->sv_repo != NULL && s->sv_repo[0] != '\0' &&
+               data_dir != NULL) {
+        snprintf(dir, sizeof(dir), "%s/git", data_dir);
+        error = paved_workspace_mirror_path(&mirror, dir, s->sv_repo);
+        if (error == PAVED_ENOMEM)
+            return error;
+        if (error < 0)
+            return PAVED_ENOTFOUND; /* no mirror has such a name */
+        error = PAVED_ENOTFOUND;
+        path = mirror;
+        refs = mirror_refs;
+    } else {
+        return PAVED_ENOTFOUND;
+    }
+    if (git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+                                NULL) < 0)
+        goto out;
+    if (refs == NULL)
+        refs = git_repository_is_bare(repo) ? bare_refs : work_refs;
+    for (i = 0; refs[i] != NULL && obj == NULL; i++) {
+        char spec[128];
+        snprintf(spec, sizeof(spec), "%s:.paved/policy.yaml", refs[i]);
+        if (git_revparse_single(&obj, repo, spec) < 0)
+            obj = NULL;
+    }
+    if (obj == NULL || git_object_type(obj) != GIT_OBJECT_BLOB)
+        goto out;
+    blob = (git_blob *)obj;
+    if (git_blob_rawsize(blob) > API_POLICY_MAX) {
+        error = paved_error_set(PAVED_ETOOBIG, "policy file over %d bytes",
+                                API_POLICY_MAX);
+        goto out;
+    }
+    *len = (size_t)git_blob_rawsize(blob);
+    if ((*out = malloc(*len + 1)) == NULL) {
+        error = paved_error_set(PAVED_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(*out, git_blob_rawcontent(blob), *len);
+    (*out)[*len] = '\0';
+    error = 0;
+out:
+    git_object_free(obj);
+    git_repository_free(repo);
+    free(mirror);
+    return error;
+}
+
+/* Whole days from today to date (both YYYY-MM-DD, UTC). */
+static long
+api_days_until(const char *date, time_t today)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (long)((timegm(&tm) - today) / 86400);
+}
+
+/* Appends the policy's exceptions that expire on or before `until`
+ * (YYYY-MM-DD) to b, each preceded by a comma when *first is 0. The
+ * guardrails read the file, so that what is listed is what `paved check`
+ * applies; a policy they cannot take exceptions from lists nothing here
+ * (the guardrails step reports it). */
+static int
+api_policy_exceptions(struct paved_buf *b, int *first, const char *service,
+                      const char *data, size_t len, const char *until,
+                      time_t today)
+{
+    struct paved_policy_exception *exc = NULL;
+    size_t nexc = 0, i;
+    int error;
+
+    if ((error = paved_guard_policy_exceptions(&exc, &nexc, data, len)) < 0)
+        return error == PAVED_ENOMEM ? error : 0;
+    for (i = 0; i < nexc; i++) {
+        const struct paved_policy_exception *x = &exc[i];
+        long days;
+
+        if (strcmp(x->px_expires, until) > 0)
+            continue;
+        days = api_days_until(x->px_expires, today);
+        if ((!*first && (error = paved_buf_putc(b, ',')) < 0) ||
+            (error = paved_buf_puts(b, "{\"service\":")) < 0 ||
+            (error = paved_buf_put_json_string(b, service)) < 0 ||
+            (error = api_put_str(b, "rule", x->px_rule)) < 0 ||
+            (error = api_put_str(b, "path", x->px_path)) < 0 ||
+            (error = api_put_str(b, "expires", x->px_expires)) < 0 ||
+            (error = api_put_str(b, "reason", x->px_reason)) < 0 ||
+            (error = paved_buf_printf(b, ",\"expired\":%s,\"days_left\":%ld}",
+                                      days < 0 ? "true" : "false", days)) < 0)
+            goto out;
+        *first = 0;
+    }
+out:
+    paved_guard_policy_exceptions_free(exc, nexc);
+    return error;
+}
+
+static int
+api_exceptions(struct paved_buf *b, struct paved_service **list, size_t n,
+               const char *data_dir, int64_t now)
+{
+    struct paved_buf skipped = PAVED_BUF_INIT(1024 * 1024);
+    time_t today, until_t;
+    struct tm tm;
+    char until[48];
+    int64_t deadline = api_mono_ms() + API_POLICY_BUDGET_MS;
+    size_t i, nskipped = 0;
+    int first = 1, error = 0;
+
+    /* midnight UTC today; the window ends API_EXC_WINDOW_DAYS later */
+    today = (time_t)(now / 1000);
+    gmtime_r(&today, &tm);
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    today = timegm(&tm);
+    until_t = today + (time_t)API_EXC_WINDOW_DAYS * 86400;
+    gmtime_r(&until_t, &tm);
+    snprintf(until, sizeof(until), "%04d-%02d-%02d", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday);
+    if ((error = paved_buf_printf(b,
+                                  ",\"exceptions_window_days\":%d,"
+                                  "\"exceptions\":[",
+                                  API_EXC_WINDOW_DAYS)) < 0)
+        goto out;
+    git_libgit2_init();
+    for (i = 0; i < n; i++) {
+        char *data = NULL;
+        size_t len = 0;
+        int e;
+
+        if (api_mono_ms() > deadline) {
+            /* bounded: the rest is named, not read */
+            if ((nskipped++ > 0 &&
+                 (error = paved_buf_putc(&skipped, ',')) < 0) ||
+                (error =
+                     paved_buf_put_json_string(&skipped, list[i]->sv_name)) < 0)
+                break;
+            continue;
+        }
+        e = api_policy_blob(&data, &len, list[i], data_dir);
+        if (e == 0)
+            error = api_policy_exceptions(b, &first, list[i]->sv_name, data,
+                                          len, until, today);
+        else if (e == PAVED_ENOMEM)
+            error = e;
+        free(data);
+        if (error < 0)
+            break;
+    }
+    git_libgit2_shutdown();
+    if (error < 0 ||
+        (error = paved_buf_puts(b, "],\"exceptions_skipped\":[")) < 0 ||
+        (skipped.b_len > 0 &&
+         (error = paved_buf_put(b, skipped.b_ptr, skipped.b_len)) < 0) ||
+        (error = paved_buf_putc(b, ']')) < 0)
+        goto out;
+out:
+    paved_buf_dispose(&skipped);
+    return error;
+}
+
+static int
+api_platform(struct paved_buf *body, int *status,
+             const struct paved_api_ctx *ctx)
+{
+    struct paved_service **list = NULL;
+    struct api_count types[16] = {{"api", 0}, {"worker", 0}, {"cron", 0}};
+    struct api_count langs[16] = {{"go", 0}, {"python", 0}, {"typescript", 0}};
+    size_t n = 0, i, ntypes = 3, nlangs = 3;
+    int64_t now = api_now_ms(), since = now - 7LL * 86400 * 1000;
+    int64_t runs = 0, failures = 0;
+    int error;
+
+    if ((error = paved_store_service_list(&list, &n, ctx->ac_store)) < 0 ||
+        (error = paved_store_run_counts(&runs, &failures, ctx->ac_store,
+                                        since)) < 0)
+        goto out;
+    for (i = 0; i < n; i++) {
+        api_count(types, &ntypes, 16, list[i]->sv_type);
+        api_count(langs, &nlangs, 16, list[i]->sv_lang);
+    }
+    if ((error = paved_buf_printf(body, "{\"services\":{\"total\":%zu", n)) <
+            0 ||
+        (error = api_count_json(body, "by_type", types, ntypes)) < 0 ||
+        (error = api_count_json(body, "by_lang", langs, nlangs)) < 0 ||
+        (error = paved_buf_puts(body, "},\"week\":{\"days\":7")) < 0 ||
+        (error = api_put_time(body, "since", since)) < 0 ||
+        (error = paved_buf_printf(body, ",\"runs\":%lld,\"failures\":%lld}",
+                                  (long long)runs, (long long)failures)) < 0 ||
+        (error = api_oldest_queued(body, ctx->ac_store, now)) < 0 ||
+        (error = api_exceptions(body, list, n, ctx->ac_data_dir, now)) < 0 ||
+        (error = paved_buf_puts(body, "}\n")) < 0)
+        goto out;
+out:
+    paved_service_list_free(list, n);
+    if (error < 0)
+        return api_error(body, status, 500, paved_error_last());
+    *status = 200;
+    return 0;
+}
+
+/* /api/v1/services[/{name}] */
+static int
+api_services_route(struct paved_buf *body, int *status,
+                   const struct paved_api_ctx *ctx, const char *method,
+                   const char *rest)
+{
+    if (strcmp(method, "GET") != 0)
+        return api_error(body, status, 405, "use GET");
+    if (rest[0] == '\0' || strcmp(rest, "/") == 0)
+        return api_services(body, status, ctx);
+    if (strchr(rest + 1, '/') != NULL)
+        return api_error(body, status, 404, "no such API path");
+    return api_service_one(body, status, ctx, rest + 1);
+}
+
 int
 paved_api_handle(struct paved_buf *body, int *status, const char **ctype,
                  const struct paved_api_ctx *ctx, const char *method,
@@ -674,5 +1274,13 @@ paved_api_handle(struct paved_buf *body, int *status, const char **ctype,
     if (strncmp(path, "/api/v1/outbox", 14) == 0 &&
         (path[14] == '\0' || path[14] == '/'))
         return api_outbox_route(body, status, ctx, method, path + 14, query);
+    if (strncmp(path, "/api/v1/services", 16) == 0 &&
+        (path[16] == '\0' || path[16] == '/'))
+        return api_services_route(body, status, ctx, method, path + 16);
+    if (strcmp(path, "/api/v1/platform") == 0) {
+        if (strcmp(method, "GET") != 0)
+            return api_error(body, status, 405, "use GET");
+        return api_platform(body, status, ctx);
+    }
     return api_error(body, status, 404, "no such API path");
 }

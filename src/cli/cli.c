@@ -37,6 +37,20 @@ cli_usage(FILE *fp)
                 "  scan --report FILE | --image IMAGE [--severity S]\n"
                 "                                 the vulnerability gate on "
                 "a Trivy report\n"
+                "  create-service --name=N --type=api|worker|cron "
+                "--lang=go|python|typescript\n"
+                "      [--db] [--queue] [--owner=T] [--dir=D | --remote=URL] "
+                "[--dry-run]\n"
+                "                                 a new service from the "
+                "golden path\n"
+                "  upgrade-service DIR            merge newer templates into "
+                "a service\n"
+                "  services [--json]              the service catalog and "
+                "template versions\n"
+                "  status SERVICE [--json]        a service's runs, deployed "
+                "versions, health\n"
+                "  platform [--json]              services, runs this week, "
+                "expiring exceptions\n"
                 "  config [--config FILE]         print the effective "
                 "configuration\n"
                 "  version                        print the version\n"
@@ -108,6 +122,16 @@ paved_cli_main(int argc, char **argv)
         return paved_cli_check(argc - 1, argv + 1);
     if (strcmp(cmd, "scan") == 0)
         return paved_cli_scan(argc - 1, argv + 1);
+    if (strcmp(cmd, "create-service") == 0)
+        return paved_cli_create_service(argc - 1, argv + 1);
+    if (strcmp(cmd, "upgrade-service") == 0)
+        return paved_cli_upgrade_service(argc - 1, argv + 1);
+    if (strcmp(cmd, "services") == 0)
+        return paved_cli_services(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return paved_cli_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "platform") == 0)
+        return paved_cli_platform(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0)
         return cli_config(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -14,6 +14,11 @@ int paved_cli_replay(int argc, char **argv);
 int paved_cli_outbox(int argc, char **argv);
 int paved_cli_check(int argc, char **argv);
 int paved_cli_scan(int argc, char **argv);
+int paved_cli_services(int argc, char **argv); /* services.c */
+int paved_cli_status(int argc, char **argv);
+int paved_cli_platform(int argc, char **argv);
+int paved_cli_create_service(int argc, char **argv);
+int paved_cli_upgrade_service(int argc, char **argv);
 
 /* client.c: paved's API over HTTP */
 #include <stddef.h>

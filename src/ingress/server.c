@@ -821,6 +821,7 @@ server_api(struct paved_server *srv, struct evhttp_request *req,
     ctx.ac_sched = srv->srv_sched;
     ctx.ac_data_dir = srv->srv_cfg->cf_data_dir;
     ctx.ac_reporter = srv->srv_reporter;
+    ctx.ac_templates_dir = srv->srv_cfg->cf_templates_dir;
     if (paved_api_handle(&b, &status, &ctype, &ctx, method, path, query) < 0) {
         server_reply_json_error(srv, req, "/api", 404, "no such API path",
                                 start, NULL, NULL, NULL);

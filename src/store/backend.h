@@ -44,8 +44,25 @@ struct store_backend {
                           size_t limit);
     int (*sb_outbox_get)(struct paved_outbox_item **out, void *conn,
                          int64_t id);
+    /* the service catalog; add and set_template inside a writer
+     * transaction. PAVED_EEXISTS / PAVED_ENOTFOUND leave the transaction
+     * usable (nothing was written). */
+    int (*sb_service_add)(void *conn, const struct paved_service *s);
+    int (*sb_service_set_template)(void *conn, const char *name, int version,
+                                   int64_t now_ms);
+    int (*sb_service_get)(struct paved_service **out, void *conn,
+                          const char *name);
+    int (*sb_service_list)(struct paved_service ***out, size_t *n, void *conn);
+    int (*sb_run_latest)(struct paved_run **out, void *conn, const char *repo,
+                         const char *env, int success_only);
+    int (*sb_run_counts)(int64_t *runs, int64_t *failures, void *conn,
+                         int64_t since_ms);
 };
 
 extern const struct store_backend store_backend_sqlite;
+
+/* service.c: a deep copy (the writer's job owns it) */
+int store_service_copy(struct paved_service **out,
+                       const struct paved_service *src);
 
 #endif

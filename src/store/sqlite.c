@@ -14,7 +14,7 @@
 #include "store/backend.h"
 #include "store/sqlite_int.h"
 
-#define SQLITE_SCHEMA_VERSION 4
+#define SQLITE_SCHEMA_VERSION 5
 
 /* Each step of the schema's history, applied in order inside one
  * transaction; user_version records how far a database has come. */
@@ -98,6 +98,21 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "ALTER TABLE outbox ADD COLUMN check_run_of INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE outbox ADD COLUMN annotations_sent INTEGER NOT NULL"
     "  DEFAULT 0;",
+    /* 5: the service catalog. Its views' run reads use runs_key and the
+     * rowid, not indexes of their own: every page counts against
+     * store_max_size. */
+    "CREATE TABLE services ("
+    "  name TEXT PRIMARY KEY,"
+    "  type TEXT NOT NULL,"
+    "  lang TEXT NOT NULL,"
+    "  owner TEXT,"
+    "  repo TEXT,"
+    "  url TEXT,"
+    "  db INTEGER NOT NULL DEFAULT 0,"
+    "  queue INTEGER NOT NULL DEFAULT 0,"
+    "  template_version INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 int
@@ -600,4 +615,10 @@ const struct store_backend store_backend_sqlite = {
     .sb_outbox_retry = sqlite_outbox_retry,
     .sb_outbox_list = sqlite_outbox_list,
     .sb_outbox_get = sqlite_outbox_get,
+    .sb_service_add = sqlite_service_add,
+    .sb_service_set_template = sqlite_service_set_template,
+    .sb_service_get = sqlite_service_get,
+    .sb_service_list = sqlite_service_list,
+    .sb_run_latest = sqlite_run_latest,
+    .sb_run_counts = sqlite_run_counts,
 };

@@ -1,7 +1,8 @@
 #ifndef PAVED_STORE_SQLITE_INT_H
 #define PAVED_STORE_SQLITE_INT_H
 /* Shared between the SQLite backend's files (sqlite.c: connection,
- * schema, deliveries; sqlite_runs.c: runs and steps). Never included
+ * schema, deliveries; sqlite_runs.c: runs and steps; sqlite_outbox.c:
+ * the outbox; sqlite_services.c: the service catalog). Never included
  * outside src/store/. */
 #include <sqlite3.h>
 
@@ -63,5 +64,18 @@ int sqlite_outbox_retry(void *conn, int64_t id);
 int sqlite_outbox_list(struct paved_outbox_item ***out, size_t *n, void *conn,
                        const char *status, int64_t due_ms, size_t limit);
 int sqlite_outbox_get(struct paved_outbox_item **out, void *conn, int64_t id);
+
+/* sqlite_services.c */
+int sqlite_service_add(void *conn, const struct paved_service *s);
+int sqlite_service_set_template(void *conn, const char *name, int version,
+                                int64_t now_ms);
+int sqlite_service_get(struct paved_service **out, void *conn,
+                       const char *name);
+int sqlite_service_list(struct paved_service ***out, size_t *n, void *conn);
+/* sqlite_runs.c, for the catalog's views */
+int sqlite_run_latest(struct paved_run **out, void *conn, const char *repo,
+                      const char *env, int success_only);
+int sqlite_run_counts(int64_t *runs, int64_t *failures, void *conn,
+                      int64_t since_ms);
 
 #endif

@@ -433,3 +433,71 @@ sqlite_run_get(struct paved_run **out, void *conn, int64_t id)
     paved_run_free(r);
     return error;
 }
+
+int
+sqlite_run_latest(struct paved_run **out, void *conn, const char *repo,
+                  const char *env, int success_only)
+{
+    struct sqlite_conn *sc = conn;
+    sqlite3_stmt *st = NULL;
+    int rc, error = 0;
+
+    *out = NULL;
+    /* runs_key (repo, ...) narrows it to the repository's runs */
+    if (sqlite3_prepare_v2(sc->sc_db,
+                           success_only ? "SELECT " SQ_RUN_COLUMNS
+                                          "WHERE r.repo = ? AND r.env IS ?"
+                                          " AND r.state = 'success'"
+                                          " ORDER BY r.id DESC LIMIT 1"
+                                        : "SELECT " SQ_RUN_COLUMNS
+                                          "WHERE r.repo = ? AND r.env IS ?"
+                                          " ORDER BY r.id DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(sc->sc_db, "latest run");
+    sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
+    sq_bind_text_or_null(st, 2, env);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        error = sq_run_row(out, st);
+    else if (rc == SQLITE_DONE)
+        error = paved_error_set(PAVED_ENOTFOUND, "no run of %s in %s", repo,
+                                env != NULL ? env : "no environment");
+    else
+        error = sq_fail(sc->sc_db, "latest run");
+    sqlite3_finalize(st);
+    return error;
+}
+
+int
+sqlite_run_counts(int64_t *runs, int64_t *failures, void *conn,
+                  int64_t since_ms)
+{
+    struct sqlite_conn *sc = conn;
+    sqlite3_stmt *st = NULL;
+    int error = 0;
+
+    *runs = *failures = 0;
+    /* Runs get their ids in creation order, so the window is a range of
+     * rowids: the inner query walks back from the newest run to the first
+     * one older than since_ms, and the count reads only the rows after it
+     * (no index on created_ms, whose pages would count against
+     * store_max_size). A run whose clock went backwards across the
+     * boundary can be missed; that is all. */
+    if (sqlite3_prepare_v2(sc->sc_db,
+                           "SELECT count(*), coalesce(sum(state IN"
+                           " ('failure', 'error')), 0) FROM runs"
+                           " WHERE id > coalesce((SELECT id FROM runs"
+                           " WHERE created_ms < ?1 ORDER BY id DESC"
+                           " LIMIT 1), 0) AND created_ms >= ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(sc->sc_db, "count runs");
+    sqlite3_bind_int64(st, 1, since_ms);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *runs = sqlite3_column_int64(st, 0);
+        *failures = sqlite3_column_int64(st, 1);
+    } else {
+        error = sq_fail(sc->sc_db, "count runs");
+    }
+    sqlite3_finalize(st);
+    return error;
+}

@@ -5,7 +5,8 @@
  * then moves the jobs to the done queue and wakes the loop through an
  * eventfd. Callbacks run on the loop thread in paved_store_complete(), so
  * the loop never waits on disk and nothing is answered before it is
- * durable. */
+ * durable. Catalog writes from the CLI are synchronous: the caller waits
+ * on a condition variable until the writer has committed its job. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,7 +27,9 @@ enum store_job_kind {
     STORE_JOB_RUN,
     STORE_JOB_STEP,
     STORE_JOB_OUTBOX_UPDATE,
-    STORE_JOB_OUTBOX_RETRY
+    STORE_JOB_OUTBOX_RETRY,
+    STORE_JOB_SERVICE_ADD,
+    STORE_JOB_SERVICE_TEMPLATE
 };
 
 struct store_job {
@@ -38,7 +41,10 @@ struct store_job {
     struct paved_step_rec *j_step;
     struct paved_outbox_item **j_items; /* run saves: rows to upsert */
     size_t j_nitems;
+    struct paved_service *j_service; /* catalog writes */
     int64_t j_id;
+    int j_sync;     /* a caller waits: never goes to the done queue */
+    int j_finished; /* sync jobs: set under st_lock once committed */
     paved_store_plan_cb j_plan_cb;
     paved_store_cb j_cb;
     void *j_arg;
@@ -61,6 +67,7 @@ struct paved_store {
     int st_started;
     pthread_mutex_t st_lock; /* guards everything below */
     pthread_cond_t st_cond;
+    pthread_cond_t st_sync_cond; /* a synchronous job finished */
     struct store_queue st_in;
     struct store_queue st_done;
     size_t st_pending;
@@ -93,6 +100,7 @@ job_free(struct store_job *j)
     paved_step_rec_dispose(j->j_step);
     free(j->j_step);
     paved_outbox_list_free(j->j_items, j->j_nitems);
+    paved_service_free(j->j_service);
     free(j);
 }
 
@@ -240,6 +248,22 @@ store_run_batch(struct paved_store *st, struct store_job *batch, size_t n)
             for (i = 0; error == 0 && i < j->j_nitems; i++)
                 error = st->st_be->sb_outbox_put(st->st_writer, j->j_items[i]);
             break;
+        case STORE_JOB_SERVICE_ADD:
+        case STORE_JOB_SERVICE_TEMPLATE:
+            error = j->j_kind == STORE_JOB_SERVICE_ADD
+                        ? st->st_be->sb_service_add(st->st_writer, j->j_service)
+                        : st->st_be->sb_service_set_template(
+                              st->st_writer, j->j_service->sv_name,
+                              j->j_service->sv_template_version,
+                              j->j_service->sv_updated_ms);
+            /* a taken or missing name is the caller's answer, written
+             * nowhere: the rest of the batch goes on */
+            if (error == PAVED_EEXISTS || error == PAVED_ENOTFOUND) {
+                j->j_done.sd_result = error;
+                snprintf(j->j_msg, sizeof(j->j_msg), "%s", paved_error_last());
+                error = 0;
+            }
+            break;
         }
         if (error < 0) {
             st->st_be->sb_rollback(st->st_writer);
@@ -290,10 +314,15 @@ store_writer_main(void *arg)
         pthread_mutex_lock(&st->st_lock);
         for (j = batch; j != NULL;) {
             struct store_job *next = j->j_next;
-            queue_push(&st->st_done, j);
+            /* a sync job belongs to its waiting caller from here on */
+            if (j->j_sync)
+                j->j_finished = 1;
+            else
+                queue_push(&st->st_done, j);
             j = next;
         }
         st->st_pending -= n;
+        pthread_cond_broadcast(&st->st_sync_cond);
         pthread_mutex_unlock(&st->st_lock);
         /* a full eventfd counter cannot happen (2^64 - 1 wakes) */
         while (write(st->st_efd, &one, sizeof(one)) < 0 && errno == EINTR)
@@ -337,6 +366,7 @@ paved_store_open(paved_store **out, const struct paved_store_opts *opts)
     queue_init(&st->st_done);
     pthread_mutex_init(&st->st_lock, NULL);
     pthread_cond_init(&st->st_cond, NULL);
+    pthread_cond_init(&st->st_sync_cond, NULL);
     st->st_batch = opts->so_batch > 0 ? opts->so_batch : 512;
     if ((error = store_backend_for(&st->st_be, opts->so_spec)) < 0)
         goto out;
@@ -381,6 +411,7 @@ paved_store_close(paved_store *st)
     if (st->st_efd >= 0)
         close(st->st_efd);
     pthread_cond_destroy(&st->st_cond);
+    pthread_cond_destroy(&st->st_sync_cond);
     pthread_mutex_destroy(&st->st_lock);
     free(st);
 }
@@ -596,6 +627,111 @@ int
 paved_store_step_save(paved_store *st, const struct paved_step_rec *s)
 {
     return paved_store_step_save_report(st, s, NULL, 0, NULL, NULL);
+}
+
+/* Hands j to the writer and waits until it is committed (or failed).
+ * Takes ownership of j. */
+static int
+store_run_sync(paved_store *st, struct store_job *j)
+{
+    int error;
+
+    j->j_sync = 1;
+    pthread_mutex_lock(&st->st_lock);
+    if (st->st_stop) {
+        pthread_mutex_unlock(&st->st_lock);
+        job_free(j);
+        return paved_error_set(PAVED_EUNAVAILABLE, "store is closing");
+    }
+    queue_push(&st->st_in, j);
+    st->st_pending++;
+    pthread_cond_signal(&st->st_cond);
+    while (!j->j_finished)
+        pthread_cond_wait(&st->st_sync_cond, &st->st_lock);
+    pthread_mutex_unlock(&st->st_lock);
+    if ((error = j->j_done.sd_result) < 0)
+        paved_error_set(error, "%s",
+                        j->j_msg[0] != '\0' ? j->j_msg : "store write failed");
+    job_free(j);
+    return error;
+}
+
+static int64_t
+store_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+paved_store_service_add(paved_store *st, const struct paved_service *s)
+{
+    struct store_job *j;
+    int error;
+
+    if (s->sv_name == NULL || s->sv_name[0] == '\0' || s->sv_type == NULL ||
+        s->sv_lang == NULL)
+        return paved_error_set(PAVED_EINVAL,
+                               "a catalog entry needs a name, a type and a "
+                               "language");
+    if ((j = store_job_new(STORE_JOB_SERVICE_ADD, NULL, NULL)) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    if ((error = store_service_copy(&j->j_service, s)) < 0) {
+        job_free(j);
+        return error;
+    }
+    if (j->j_service->sv_created_ms == 0)
+        j->j_service->sv_created_ms = store_wall_ms();
+    if (j->j_service->sv_updated_ms == 0)
+        j->j_service->sv_updated_ms = j->j_service->sv_created_ms;
+    return store_run_sync(st, j);
+}
+
+int
+paved_store_service_set_template(paved_store *st, const char *name, int version)
+{
+    struct store_job *j;
+
+    if ((j = store_job_new(STORE_JOB_SERVICE_TEMPLATE, NULL, NULL)) == NULL ||
+        (j->j_service = calloc(1, sizeof(*j->j_service))) == NULL ||
+        (j->j_service->sv_name = strdup(name)) == NULL) {
+        job_free(j);
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    }
+    j->j_service->sv_template_version = version;
+    j->j_service->sv_updated_ms = store_wall_ms();
+    return store_run_sync(st, j);
+}
+
+int
+paved_store_service_get(struct paved_service **out, paved_store *st,
+                        const char *name)
+{
+    return st->st_be->sb_service_get(out, st->st_reader, name);
+}
+
+int
+paved_store_service_list(struct paved_service ***out, size_t *n,
+                         paved_store *st)
+{
+    return st->st_be->sb_service_list(out, n, st->st_reader);
+}
+
+int
+paved_store_run_latest(struct paved_run **out, paved_store *st,
+                       const char *repo, const char *env, int success_only)
+{
+    return st->st_be->sb_run_latest(out, st->st_reader, repo, env,
+                                    success_only);
+}
+
+int
+paved_store_run_counts(int64_t *runs, int64_t *failures, paved_store *st,
+                       int64_t since_ms)
+{
+    return st->st_be->sb_run_counts(runs, failures, st->st_reader, since_ms);
 }
 
 int

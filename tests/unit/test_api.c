@@ -91,7 +91,7 @@ call(struct fixture *f, int want_status, const char *method, const char *path,
 {
     struct paved_buf b = PAVED_BUF_INIT(1 << 20);
     json_error_t jerr;
-    struct paved_api_ctx ctx = {f->f_store, NULL, ".", NULL};
+    struct paved_api_ctx ctx = {f->f_store, NULL, ".", NULL, NULL};
     const char *ctype = NULL;
     json_t *doc;
     int status = 0;
@@ -153,7 +153,7 @@ test_errors(void **state)
 {
     struct paved_buf b = PAVED_BUF_INIT(1024);
     struct fixture *f = *state;
-    struct paved_api_ctx ctx = {f->f_store, NULL, ".", NULL};
+    struct paved_api_ctx ctx = {f->f_store, NULL, ".", NULL, NULL};
     const char *ctype = NULL;
     int status = 0;
     json_t *doc;
