@@ -9,9 +9,13 @@ want=(build-essential cmake pkg-config git
       libcurl4-openssl-dev libyaml-dev libsqlite3-dev libpq-dev)
 case "${1:-build}" in
 build) ;;
-test)  want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl valgrind) ;;
+# golang-go, python3 and prometheus (promtool): the golden paths' own
+# `make test` and alert rules are checked by the integration suite.
+test)  want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl valgrind
+              golang-go python3 prometheus) ;;
 bench) want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl valgrind
-              wrk webhook procps yamllint time util-linux) ;;
+              golang-go python3 prometheus
+              wrk webhook procps yamllint time util-linux cookiecutter) ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 

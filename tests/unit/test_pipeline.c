@@ -588,8 +588,16 @@ test_shipped_service(void **state)
     assert_null(paved_pipeline_environment(&ev));
     i = paved_pipeline_step_index(pl, "push");
     assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 0);
-    i = paved_pipeline_step_index(pl, "scan");
+    /* a pull request gets build, test and guardrails; no image */
+    i = paved_pipeline_step_index(pl, "guardrails");
+    assert_true(i >= 0);
     assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 1);
+    i = paved_pipeline_step_index(pl, "test");
+    assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 1);
+    i = paved_pipeline_step_index(pl, "image");
+    assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 0);
+    i = paved_pipeline_step_index(pl, "scan");
+    assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 0);
     paved_pipeline_set_free(set);
 }
 

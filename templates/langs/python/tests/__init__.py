@@ -1,0 +1,1 @@
+"""Unit tests: `make test` (python3 -m unittest discover -s tests -t .)."""
