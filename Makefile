@@ -6,7 +6,7 @@ CONFIG     ?= config/paved.yaml
 FUZZ_SECS  ?= 20
 
 .PHONY: all build run test unit valgrind asan integration fuzz bench bench-runs \
-        bench-check format \
+        bench-check bench-create format \
         format-check clean deps deps-test node-deps
 
 all: build
@@ -81,6 +81,10 @@ bench-runs: build
 bench-check: build
 	scripts/deps.sh bench
 	PAVED_BIN=$(CURDIR)/$(BUILD)/paved bench/check/run
+
+bench-create: build
+	scripts/deps.sh bench
+	PAVED_BIN=$(CURDIR)/$(BUILD)/paved bench/create/run
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
