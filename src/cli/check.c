@@ -69,27 +69,6 @@ scan_usage(FILE *fp)
             "  PAVED_TRIVY, names the command; default trivy)\n");
 }
 
-/* --name VALUE or --name=VALUE: 1 and *out set, 0 not this option, -1
- * missing value */
-static int
-check_opt(const char **out, int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *out = argv[++*i];
-    return 1;
-}
-
 static int
 check_parse(struct check_args *a, int argc, char **argv, const char *cmd)
 {
@@ -108,7 +87,7 @@ check_parse(struct check_args *a, int argc, char **argv, const char *cmd)
     memset(a, 0, sizeof(*a));
     for (i = 1; i < argc; i++) {
         for (k = 0, rc = 0; k < sizeof(valued) / sizeof(*valued); k++)
-            if ((rc = check_opt(slots[k], argc, argv, &i, valued[k])) != 0)
+            if ((rc = cli_opt(slots[k], argc, argv, &i, valued[k])) != 0)
                 break;
         if (rc < 0) {
             fprintf(stderr, "paved %s: %s needs a value\n", cmd, argv[i]);

@@ -1,4 +1,4 @@
-/* Dispatch `paved <command>`. */
+/* Dispatch `paved <command>`, and the option reader the commands share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,25 @@
 #include "paved/error.h"
 
 extern char **environ;
+
+int
+cli_opt(const char **out, int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (strncmp(argv[*i], name, n) != 0)
+        return 0;
+    if (argv[*i][n] == '=') {
+        *out = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *out = argv[++*i];
+    return 1;
+}
 
 static void
 cli_usage(FILE *fp)

@@ -32,6 +32,10 @@ int cli_base_url(char *out, size_t len, const char *url, const char *config);
 /* method "GET" or "POST" (empty body); PAVED_API_TOKEN as bearer token */
 int cli_request(struct paved_buf *body, long *status, const char *method,
                 const char *url);
+/* cli.c: --name VALUE or --name=VALUE at argv[*i]: 1 with *out set (and
+ * *i past a separate value), 0 not this option, -1 its value is
+ * missing */
+int cli_opt(const char **out, int argc, char **argv, int *i, const char *name);
 /* a string member or "-" */
 const char *cli_str(json_t *obj, const char *key);
 

@@ -27,27 +27,6 @@ struct create_opts {
     int co_db, co_queue, co_dry_run, co_json;
 };
 
-/* "--key=value" or "--key value": 1 with *val set, 0 not this key, -1 a
- * missing value. */
-static int
-create_opt(const char **val, int argc, char **argv, int *i, const char *key)
-{
-    size_t n = strlen(key);
-
-    if (strncmp(argv[*i], key, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *val = argv[++*i];
-    return 1;
-}
-
 static int
 create_usage(FILE *fp, const char *cmd)
 {
@@ -96,7 +75,7 @@ create_parse(struct create_opts *o, int argc, char **argv)
             continue;
         }
         for (k = 0, rc = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-            if ((rc = create_opt(slots[k], argc, argv, &i, keys[k])) != 0)
+            if ((rc = cli_opt(slots[k], argc, argv, &i, keys[k])) != 0)
                 break;
         if (rc == 1)
             continue;
@@ -391,9 +370,9 @@ paved_cli_upgrade_service(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
-        else if ((r = create_opt(&templates, argc, argv, &i, "--templates")) !=
+        else if ((r = cli_opt(&templates, argc, argv, &i, "--templates")) !=
                      0 ||
-                 (r = create_opt(&config, argc, argv, &i, "--config")) != 0) {
+                 (r = cli_opt(&config, argc, argv, &i, "--config")) != 0) {
             if (r < 0)
                 return create_usage(stderr, "upgrade-service");
         } else if (argv[i][0] != '-' && dir == NULL)
