@@ -176,7 +176,8 @@ paved_cli_create_service(int argc, char **argv)
     struct paved_scaffold_identity id;
     struct paved_workspace_cred cred;
     paved_store *st = NULL;
-    char dir[PATH_MAX], tmp[PATH_MAX] = "", repo[256], commit[41];
+    char dir[PATH_MAX], tmp[PATH_MAX] = "", abs[PATH_MAX], repo[256];
+    char commit[41];
     const char *templates;
     int rc, error, wrote = 0;
     size_t i;
@@ -304,8 +305,8 @@ paved_cli_create_service(int argc, char **argv)
     rec.sv_owner = (char *)a.sa_owner;
     rec.sv_repo = repo;
     rec.sv_url = o.co_remote != NULL ? (char *)o.co_remote : dir;
-    if (o.co_remote == NULL && realpath(dir, tmp) != NULL)
-        rec.sv_url = tmp;
+    if (o.co_remote == NULL && realpath(dir, abs) != NULL)
+        rec.sv_url = abs;
     rec.sv_db = o.co_db;
     rec.sv_queue = o.co_queue;
     rec.sv_template_version = sc->sc_version;
