@@ -33,6 +33,7 @@ struct paved_config {
     char *cf_api_token;           /* api_token (secret); empty = open API */
     char *cf_public_url;          /* public_url: for links back to paved */
     char *cf_pipelines_dir;       /* pipelines_dir: "pipelines" */
+    char *cf_environments_dir;    /* environments_dir: "config/environments" */
     char *cf_clone_url_template;  /* clone_url_template */
     char *cf_github_api_url;      /* github_api_url */
     char *cf_github_token;        /* github_token (secret) */

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "paved/config.h"
+#include "paved/environment.h"
 #include "paved/error.h"
 #include "paved/pipeline.h"
 
@@ -29,11 +30,14 @@ static void
 lint_usage(FILE *fp)
 {
     fprintf(fp, "usage: paved lint [--json] [--config FILE] [--pipelines DIR] "
-                "[PATH...]\n"
+                "[--environments PATH] [PATH...]\n"
                 "  PATH: pipeline files or directories (default: the "
                 "configured pipelines_dir);\n"
                 "  a .paved.yaml is checked against the platform pipelines "
-                "(--pipelines).\n");
+                "(--pipelines);\n"
+                "  --environments: an environment file or directory "
+                "(docs/delivery.md), checked\n"
+                "  alone unless PATHs are given too.\n");
 }
 
 static int
@@ -94,6 +98,32 @@ lint_path(struct lint *li, const char *path)
         lint_dir(li, path);
     else
         lint_file(li, path);
+}
+
+/* Environment definitions: one file, or a directory as the daemon loads
+ * it (names unique, no port clashes). */
+static void
+lint_environments(struct lint *li, const char *path)
+{
+    paved_environment_set *set = NULL;
+    paved_environment *env = NULL;
+    struct stat st;
+    int error;
+
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        error = paved_environment_load_dir(&set, &li->li_diags, path);
+        /* each file counts; a directory that failed counts once */
+        li->li_files += set != NULL && paved_environment_set_count(set) > 0
+                            ? paved_environment_set_count(set)
+                            : 1;
+    } else {
+        error = paved_environment_load(&env, &li->li_diags, path);
+        li->li_files++;
+    }
+    if (error == PAVED_ENOMEM)
+        li->li_fatal = error;
+    paved_environment_set_free(set);
+    paved_environment_free(env);
 }
 
 /* A .paved.yaml: its own checks, then the merge with its pipeline. */
@@ -180,7 +210,7 @@ paved_cli_lint(int argc, char **argv)
 {
     struct lint li;
     struct paved_config *cf = NULL;
-    const char *config = NULL, *pipelines = NULL;
+    const char *config = NULL, *pipelines = NULL, *environments = NULL;
     const char **paths = NULL;
     size_t npaths = 0, i;
     int json = 0, rc = PAVED_EXIT_FAIL, a;
@@ -198,6 +228,8 @@ paved_cli_lint(int argc, char **argv)
             config = argv[++a];
         } else if (strcmp(argv[a], "--pipelines") == 0 && a + 1 < argc) {
             pipelines = argv[++a];
+        } else if (strcmp(argv[a], "--environments") == 0 && a + 1 < argc) {
+            environments = argv[++a];
         } else if (strcmp(argv[a], "-h") == 0 ||
                    strcmp(argv[a], "--help") == 0) {
             lint_usage(stdout);
@@ -220,14 +252,15 @@ paved_cli_lint(int argc, char **argv)
             li.li_repo[li.li_nrepo++] = paths[i];
     /* the configured directory, only when it is needed: a broken config
      * must not stop `paved lint file.yaml` */
-    if (pipelines == NULL && (npaths == 0 || li.li_nrepo > 0)) {
+    if (pipelines == NULL &&
+        ((npaths == 0 && environments == NULL) || li.li_nrepo > 0)) {
         if (paved_config_load(&cf, config, environ) < 0) {
             fprintf(stderr, "paved: %s\n", paved_error_last());
             goto out;
         }
         pipelines = cf->cf_pipelines_dir;
     }
-    if (npaths == 0)
+    if (npaths == 0 && environments == NULL)
         paths[npaths++] = pipelines;
     if (paved_pipeline_set_new(&li.li_set) < 0) {
         fprintf(stderr, "paved lint: out of memory\n");
@@ -238,6 +271,8 @@ paved_cli_lint(int argc, char **argv)
             lint_path(&li, paths[i]);
     for (i = 0; i < li.li_nrepo && li.li_fatal == 0; i++)
         lint_repo_file(&li, li.li_repo[i], pipelines);
+    if (environments != NULL && li.li_fatal == 0)
+        lint_environments(&li, environments);
     if (li.li_fatal != 0) {
         fprintf(stderr, "paved lint: out of memory\n");
         goto out;

@@ -83,6 +83,8 @@ static const struct config_key config_keys[] = {
     KEY(api_token, CT_STRING, "", true, 0, NULL),
     KEY(public_url, CT_STRING, "", false, 0, check_url_or_empty),
     KEY(pipelines_dir, CT_STRING, "pipelines", false, 0, check_nonempty),
+    KEY(environments_dir, CT_STRING, "config/environments", false, 0,
+        check_nonempty),
     KEY(clone_url_template, CT_STRING, "", false, 0, NULL),
     KEY(github_api_url, CT_STRING, "https://api.github.com", false, 0,
         check_url),

@@ -2,7 +2,10 @@
 #define PAVED_PIPELINE_INT_H
 /* Private to src/pipeline/: the YAML node tree the loaders walk, the
  * diagnostics context, and the struct bodies behind the opaque handles of
- * include/paved/pipeline.h. Never included from outside the folder. */
+ * include/paved/pipeline.h. Also read by src/delivery/, whose
+ * environment definitions are the same kind of file (the YAML tree with
+ * line:col, the diagnostics, the file reader); nothing else includes it.
+ * When a third reader appears, the tree and diagnostics move to core. */
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -116,7 +116,7 @@ yload_node(struct yload *yl, struct ynode **out, yaml_event_t *ev,
     if (++yl->y_nodes > PL_MAX_NODES || depth > PL_MAX_DEPTH) {
         pl_diag(yl->y_cx, (unsigned)ev->start_mark.line + 1,
                 (unsigned)ev->start_mark.column + 1,
-                "%s (a pipeline needs far less)",
+                "%s (a definition needs far less)",
                 depth > PL_MAX_DEPTH ? "nested too deeply" : "too many values");
         return PAVED_EINVAL;
     }
@@ -225,7 +225,7 @@ pl_yaml_load(struct ynode **out, struct pl_ctx *cx, const void *data,
         pl_diag(cx, (unsigned)ev.start_mark.line + 1,
                 (unsigned)ev.start_mark.column + 1,
                 "only one YAML document is allowed per file (remove "
-                "\"---\"; one pipeline per file)");
+                "\"---\"; one definition per file)");
         error = PAVED_EINVAL;
     }
 out:
@@ -258,7 +258,8 @@ yaml_read_file(char **out, size_t *len, struct pl_ctx *cx, const char *path)
         if ((error = paved_buf_put(&b, chunk, n)) < 0) {
             if (error == PAVED_ETOOBIG) {
                 error = PAVED_EINVAL;
-                pl_diag(cx, 0, 0, "larger than %d bytes; is this a pipeline?",
+                pl_diag(cx, 0, 0,
+                        "larger than %d bytes: too large for a definition",
                         PL_MAX_FILE);
             } else {
                 cx->c_fatal = error;

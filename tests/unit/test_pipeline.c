@@ -273,7 +273,7 @@ static const struct invalid_case invalid_cases[] = {
     {"invalid/alias.yaml",
      {"2:60: aliases (*name) are not supported (write the value out)",
       "5:1: only one YAML document is allowed per file (remove \"---\"; "
-      "one pipeline per file)",
+      "one definition per file)",
       NULL}},
 };
 
