@@ -421,7 +421,7 @@ describe('full store -> 503, acknowledged deliveries kept', () => {
     before(async () => {
         d = await startDaemon({ env: {
             PAVED_GITHUB_SECRET: SECRET,
-            PAVED_STORE_MAX_SIZE: '64KiB',
+            PAVED_STORE_MAX_SIZE: '96KiB',
         } });
     });
     after(() => stopAndCheck(d));
@@ -440,7 +440,7 @@ describe('full store -> 503, acknowledged deliveries kept', () => {
                 assert.fail(`unexpected ${r.status} ${r.text}`);
         }
         assert.ok(refused, `no 503 after ${acked.length} deliveries of 12 KiB ` +
-            'with PAVED_STORE_MAX_SIZE=64KiB');
+            'with PAVED_STORE_MAX_SIZE=96KiB');
         assertErrorBody(refused, '503');
         assert.ok(acked.length >= 1, 'first delivery already refused: the ' +
             'cap leaves no room for any delivery');

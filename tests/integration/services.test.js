@@ -389,7 +389,7 @@ steps:
         assert.match(pfText.stdout, new RegExp(`^checkout +` +
             `k8s\\.read-only-root-fs +k8s/ +${day(-2)} +expired +the cache`,
         'm'), pfText.stdout);
-        assert.match(pfText.stdout, new RegExp(`^orders +docker\\.user +` +
+        assert.match(pfText.stdout, new RegExp(`^orders +docker\\.user-root +` +
             `Dockerfile +${day(10)} +10 `, 'm'), pfText.stdout);
         assert.doesNotMatch(pfText.stdout, /far in the future/);
         assert.doesNotMatch(pfText.stdout, /only on the feature branch/);
