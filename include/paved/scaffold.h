@@ -63,9 +63,12 @@ int paved_scaffold_render(struct paved_scaffold **out, const char *templates,
                           const struct paved_scaffold_answers *a);
 
 /* Creates dir (its parents as needed; dir itself must not exist:
- * PAVED_EEXISTS) and writes every file. On failure removes what it
- * created, so nothing is left behind. */
-int paved_scaffold_write(const char *dir, const struct paved_scaffold *sc);
+ * PAVED_EEXISTS) and writes every file. top gets the highest directory
+ * it created (dir, or a parent it had to make), for the caller to pass to
+ * paved_scaffold_remove if a later step fails. On failure it removes
+ * what it created itself, so nothing is left behind, and top is "". */
+int paved_scaffold_write(const char *dir, const struct paved_scaffold *sc,
+                         char *top, size_t toplen);
 
 /* rm -r of a directory paved_scaffold_write (or a caller) created. */
 int paved_scaffold_remove(const char *dir);

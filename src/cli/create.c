@@ -144,6 +144,42 @@ create_open_store(paved_store **st, const struct paved_config *cf)
     return paved_store_open(st, &so);
 }
 
+/* The catalog is the platform's store. An SQLite store whose data_dir does
+ * not exist is not the platform's: opening it would make a private one
+ * under the current directory that nobody reads. NULL when the store is
+ * there, else why not. */
+static const char *
+create_store_missing(char *buf, size_t len, const struct paved_config *cf)
+{
+    struct stat sb;
+
+    if (strncmp(cf->cf_store, "postgres", 8) == 0 ||
+        (stat(cf->cf_data_dir, &sb) == 0 && S_ISDIR(sb.st_mode)))
+        return NULL;
+    snprintf(buf, len,
+             "no paved store here: data_dir \"%s\" does not exist; run "
+             "where the platform's configuration is (--config FILE), or set "
+             "PAVED_DATA_DIR or PAVED_STORE to the platform's store",
+             cf->cf_data_dir);
+    return buf;
+}
+
+/* A URL with a password in it would be printed, stored in the catalog and
+ * served by the API: credentials belong in git_token / git_ssh_key. */
+static int
+create_remote_ok(const char *url)
+{
+    const char *auth = strstr(url, "://"), *end, *at, *colon;
+
+    if (auth == NULL)
+        return 1; /* a path or scp-like user@host:path: no password */
+    auth += 3;
+    end = auth + strcspn(auth, "/?#");
+    at = memchr(auth, '@', (size_t)(end - auth));
+    colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    return colon == NULL;
+}
+
 /* Prints and frees one JSON document on a line. */
 static void
 cli_print_json(json_t *doc)
@@ -177,9 +213,9 @@ paved_cli_create_service(int argc, char **argv)
     struct paved_workspace_cred cred;
     paved_store *st = NULL;
     char dir[PATH_MAX], tmp[PATH_MAX] = "", abs[PATH_MAX], repo[256];
-    char commit[41];
+    char commit[41], why[512], top[PATH_MAX] = "";
     const char *templates;
-    int rc, error, wrote = 0;
+    int rc, error, wrote = 0, keep = 0;
     size_t i;
 
     if ((rc = create_parse(&o, argc, argv)) != 0)
@@ -199,6 +235,14 @@ paved_cli_create_service(int argc, char **argv)
     a.sa_queue = o.co_queue;
     if (paved_scaffold_check(&a) < 0) {
         create_fail("create-service", NULL);
+        paved_config_free(cf);
+        return PAVED_EXIT_USAGE;
+    }
+    if (o.co_remote != NULL && !create_remote_ok(o.co_remote)) {
+        fprintf(stderr, "paved create-service: --remote holds a password: "
+                        "it would be printed and kept in the catalog; give "
+                        "the URL without it and the token as git_token "
+                        "(PAVED_GIT_TOKEN) or a key as git_ssh_key\n");
         paved_config_free(cf);
         return PAVED_EXIT_USAGE;
     }
@@ -242,11 +286,22 @@ paved_cli_create_service(int argc, char **argv)
             goto out;
         }
     }
-    if ((error = create_open_store(&st, cf)) < 0) {
+    if (create_store_missing(why, sizeof(why), cf) != NULL) {
+        if (!o.co_dry_run) {
+            fprintf(stderr, "paved create-service: the catalog: %s\n", why);
+            goto out;
+        }
+        error = PAVED_ENOTFOUND; /* a dry run still lists the files */
+        fprintf(stderr,
+                "paved create-service: the name was not checked "
+                "against the catalog: %s\n",
+                why);
+    } else if ((error = create_open_store(&st, cf)) < 0) {
         create_fail("create-service", "the catalog");
         goto out;
+    } else {
+        error = paved_store_service_get(&found, st, o.co_name);
     }
-    error = paved_store_service_get(&found, st, o.co_name);
     if (error == 0) {
         fprintf(stderr,
                 "paved create-service: the name \"%s\" is taken: the "
@@ -285,7 +340,7 @@ paved_cli_create_service(int argc, char **argv)
         rc = PAVED_EXIT_OK;
         goto out;
     }
-    if (paved_scaffold_write(dir, sc) < 0) {
+    if (paved_scaffold_write(dir, sc, top, sizeof(top)) < 0) {
         create_fail("create-service", NULL);
         goto out;
     }
@@ -312,11 +367,17 @@ paved_cli_create_service(int argc, char **argv)
     rec.sv_template_version = sc->sc_version;
     if (paved_store_service_add(st, &rec) < 0) {
         create_fail("create-service", "the catalog");
-        if (o.co_remote != NULL)
+        if (o.co_remote != NULL) {
+            /* the push cannot be taken back: keep the work, say where */
+            wrote = 0;
+            keep = 1;
             fprintf(stderr,
-                    "paved create-service: the repository was "
-                    "already pushed to %s\n",
-                    o.co_remote);
+                    "paved create-service: %s was pushed to %s but is not "
+                    "in the catalog; the repository is kept in %s. Fix the "
+                    "store, then create the service again with a new "
+                    "--remote, or remove the pushed branch first\n",
+                    o.co_name, o.co_remote, dir);
+        }
         goto out;
     }
     wrote = 0; /* done: keep it */
@@ -344,11 +405,10 @@ paved_cli_create_service(int argc, char **argv)
     }
     rc = PAVED_EXIT_OK;
 out:
-    if (wrote && (o.co_dir != NULL || o.co_remote == NULL)) {
-        (void)paved_scaffold_remove(dir);
-    }
+    if (wrote && top[0] != '\0' && (o.co_dir != NULL || o.co_remote == NULL))
+        (void)paved_scaffold_remove(top);
     if (tmp[0] != '\0' && o.co_dir == NULL && o.co_remote != NULL &&
-        !o.co_dry_run)
+        !o.co_dry_run && !keep)
         (void)paved_scaffold_remove(tmp);
     paved_service_free(found);
     paved_store_close(st);
@@ -365,6 +425,7 @@ paved_cli_upgrade_service(int argc, char **argv)
     struct paved_scaffold_identity id;
     const char *dir = NULL, *templates = NULL, *config = NULL;
     paved_store *st = NULL;
+    char why[512];
     int i, rc = PAVED_EXIT_FAIL, json = 0, r;
     size_t k;
 
@@ -430,9 +491,17 @@ paved_cli_upgrade_service(int argc, char **argv)
                dir, up.su_from, up.su_to, up.su_branch, up.su_commit);
     }
     rc = up.su_nconflicts > 0 ? PAVED_EXIT_FAIL : PAVED_EXIT_OK;
-    /* the catalog follows a clean upgrade; a service it does not know
-     * (made elsewhere) is not an error */
-    if (up.su_commit[0] != '\0' && create_open_store(&st, cf) == 0) {
+    /* The catalog follows a clean upgrade, and also a service found up to
+     * date (its team finished a conflicted merge by hand). A service it
+     * does not know (made elsewhere) is not an error. */
+    if ((up.su_commit[0] != '\0' || up.su_uptodate) &&
+        create_store_missing(why, sizeof(why), cf) != NULL) {
+        fprintf(stderr,
+                "paved upgrade-service: the catalog was not "
+                "updated: %s\n",
+                why);
+    } else if ((up.su_commit[0] != '\0' || up.su_uptodate) &&
+               create_open_store(&st, cf) == 0) {
         int e = paved_store_service_set_template(st, up.su_name, up.su_to);
         if (e < 0 && e != PAVED_ENOTFOUND)
             fprintf(stderr, "paved upgrade-service: the catalog: %s\n",

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <git2.h>
 
@@ -320,6 +321,41 @@ repo_conflicts(struct paved_scaffold_upgrade *out, git_index *index)
     return error;
 }
 
+/* A file the new render adds that is not in HEAD but sits untracked in
+ * the working tree would stop the merge half-way: refuse it up front, by
+ * name. */
+static int
+repo_check_untracked(git_repository *repo, git_commit *head,
+                     const struct paved_scaffold *sc, const char *dir)
+{
+    git_tree *tree = NULL;
+    git_tree_entry *te;
+    char path[4096];
+    struct stat sb;
+    size_t i;
+    int error = 0;
+
+    (void)repo;
+    if (git_commit_tree(&tree, head) < 0)
+        return repo_git_fail("HEAD's tree");
+    for (i = 0; i < sc->sc_n && error == 0; i++) {
+        if (git_tree_entry_bypath(&te, tree, sc->sc_files[i].sf_path) == 0) {
+            git_tree_entry_free(te);
+            continue;
+        }
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+                             sc->sc_files[i].sf_path) < sizeof(path) &&
+            lstat(path, &sb) == 0)
+            error = paved_error_set(PAVED_EINVAL,
+                                    "%s is untracked and the new templates "
+                                    "add it: commit, move or remove it, "
+                                    "then run upgrade-service again",
+                                    sc->sc_files[i].sf_path);
+    }
+    git_tree_free(tree);
+    return error;
+}
+
 int
 paved_scaffold_upgrade(struct paved_scaffold_upgrade *out, const char *dir,
                        const char *templates,
@@ -340,7 +376,7 @@ paved_scaffold_upgrade(struct paved_scaffold_upgrade *out, const char *dir,
     git_oid tree_id, render_id, merge_id;
     const git_commit *parents[2];
     char msg[512], refname[160], theirs[64], orig[256] = "";
-    int error = 0, v, switched = 0;
+    int error = 0, v, switched = 0, detached = 0;
 
     memset(out, 0, sizeof(*out));
     memset(&saved, 0, sizeof(saved));
@@ -426,7 +462,9 @@ paved_scaffold_upgrade(struct paved_scaffold_upgrade *out, const char *dir,
     git_tree_free(tree);
     tree = NULL;
     /* the branch, at HEAD, checked out: nothing in the tree changes */
-    {
+    if ((error = repo_check_untracked(repo, head, sc, dir)) < 0)
+        goto out;
+    if ((detached = git_repository_head_detached(repo)) == 0) {
         git_reference *h = NULL;
         if (git_repository_head(&h, repo) == 0)
             snprintf(orig, sizeof(orig), "%s", git_reference_name(h));
@@ -479,12 +517,15 @@ paved_scaffold_upgrade(struct paved_scaffold_upgrade *out, const char *dir,
     (void)git_repository_state_cleanup(repo);
 out:
     /* a failure after the switch: back where the team was, no branch */
-    if (error < 0 && switched && orig[0] != '\0') {
+    if (error < 0 && switched && (detached == 1 || orig[0] != '\0')) {
         git_checkout_options back;
-        if (git_checkout_options_init(&back, GIT_CHECKOUT_OPTIONS_VERSION) ==
-            0) {
+        int moved =
+            detached == 1
+                ? git_repository_set_head_detached(repo, git_commit_id(head))
+                : git_repository_set_head(repo, orig);
+        if (moved == 0 && git_checkout_options_init(
+                              &back, GIT_CHECKOUT_OPTIONS_VERSION) == 0) {
             back.checkout_strategy = GIT_CHECKOUT_FORCE;
-            (void)git_repository_set_head(repo, orig);
             (void)git_checkout_head(repo, &back);
             (void)git_repository_state_cleanup(repo);
             (void)git_branch_delete(branch);

@@ -550,9 +550,10 @@ sc_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
     return 0;
 }
 
-/* mkdir -p of dir's parents; dir itself is not made here. */
+/* mkdir -p of dir's parents (dir itself is not made here); top gets the
+ * highest directory this call created, or stays empty. */
 static int
-sc_mkparents(const char *dir)
+sc_mkparents(const char *dir, char *top, size_t toplen)
 {
     char path[PATH_MAX];
     char *p;
@@ -563,9 +564,13 @@ sc_mkparents(const char *dir)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        if (mkdir(path, 0755) == 0) {
+            if (top[0] == '\0')
+                snprintf(top, toplen, "%s", path);
+        } else if (errno != EEXIST) {
             return paved_error_set(PAVED_ERROR, "cannot create %s: %s", path,
                                    strerror(errno));
+        }
         *p = '/';
     }
     return 0;
@@ -622,12 +627,14 @@ sc_write_file(const char *dir, const struct paved_scaffold_file *f)
 }
 
 int
-paved_scaffold_write(const char *dir, const struct paved_scaffold *sc)
+paved_scaffold_write(const char *dir, const struct paved_scaffold *sc,
+                     char *top, size_t toplen)
 {
     struct stat sb;
     size_t i;
     int error;
 
+    top[0] = '\0';
     if (dir == NULL || *dir == '\0')
         return paved_error_set(PAVED_EINVAL, "empty target directory");
     if (lstat(dir, &sb) == 0)
@@ -636,19 +643,19 @@ paved_scaffold_write(const char *dir, const struct paved_scaffold *sc)
                                "an existing path; choose another --dir or "
                                "remove it",
                                dir);
-    if ((error = sc_mkparents(dir)) < 0)
-        return error;
-    if (mkdir(dir, 0755) < 0)
-        return paved_error_set(errno == EEXIST ? PAVED_EEXISTS : PAVED_ERROR,
-                               "cannot create %s: %s", dir, strerror(errno));
-    for (i = 0; i < sc->sc_n; i++)
-        if ((error = sc_write_file(dir, &sc->sc_files[i])) < 0)
-            break;
-    if (error < 0) {
+    if ((error = sc_mkparents(dir, top, toplen)) == 0 && mkdir(dir, 0755) < 0)
+        error = paved_error_set(errno == EEXIST ? PAVED_EEXISTS : PAVED_ERROR,
+                                "cannot create %s: %s", dir, strerror(errno));
+    if (error == 0 && top[0] == '\0')
+        snprintf(top, toplen, "%s", dir);
+    for (i = 0; error == 0 && i < sc->sc_n; i++)
+        error = sc_write_file(dir, &sc->sc_files[i]);
+    if (error < 0 && top[0] != '\0') {
         char msg[512];
-        /* the directory is ours: take it all back */
+        /* every directory from top down is ours: take it all back */
         snprintf(msg, sizeof(msg), "%s", paved_error_last());
-        (void)nftw(dir, sc_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+        (void)nftw(top, sc_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+        top[0] = '\0';
         paved_error_set(error, "%s (nothing was left behind)", msg);
     }
     return error;

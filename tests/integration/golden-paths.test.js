@@ -276,11 +276,33 @@ test('bad input: a clear message and nothing written', T, async () => {
         assert.ok(!fs.existsSync(dir), `${args.join(' ')} wrote ${dir}`);
     }
 
+    // a password in --remote would be printed and stored: refused
+    let r = paved(['create-service', '--name=checkout', '--type=api',
+        '--lang=go', '--remote=https://x-access-token:s3cr3t@git.example/a/b.git'],
+    { dataDir });
+    assert.equal(r.status, 2, explain('password in --remote', r));
+    assert.match(r.stderr, /--remote holds a password/);
+    assert.doesNotMatch(r.stdout + r.stderr, /s3cr3t/);
+
+    // no store where the configuration says: no private catalog appears
+    const nowhere = path.join(base, 'no-such-data-dir');
+    const target = path.join(base, 'would-be');
+    r = paved(['create-service', '--name=checkout', '--type=api',
+        '--lang=go', `--dir=${target}`], { dataDir: nowhere });
+    assert.equal(r.status, 1, explain('no store', r));
+    assert.match(r.stderr, /no paved store here: data_dir ".*no-such-data-dir" does not exist/);
+    assert.ok(!fs.existsSync(nowhere) && !fs.existsSync(target));
+    r = paved(['create-service', '--name=checkout', '--type=api',
+        '--lang=go', `--dir=${target}`, '--dry-run'], { dataDir: nowhere });
+    assert.equal(r.status, 0, explain('dry run without a store', r));
+    assert.match(r.stderr, /the name was not checked against the catalog/);
+    assert.ok(!fs.existsSync(nowhere) && !fs.existsSync(target));
+
     // a target that exists is left exactly as it was
     const taken = path.join(base, 'existing');
     fs.mkdirSync(taken);
     fs.writeFileSync(path.join(taken, 'mine.txt'), 'keep\n');
-    let r = paved(['create-service', '--name=checkout', '--type=api',
+    r = paved(['create-service', '--name=checkout', '--type=api',
         '--lang=go', `--dir=${taken}`], { dataDir });
     assert.equal(r.status, 1, explain('existing dir', r));
     assert.match(r.stderr, /already exists: paved never writes into an existing path/);

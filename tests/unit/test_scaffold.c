@@ -315,11 +315,14 @@ test_write(void **state)
     struct paved_scaffold *sc = NULL;
     struct paved_scaffold_file *grown;
     struct stat sb;
-    char dir[256], path[512];
+    char dir[256], path[512], top[512];
 
     assert_int_equal(paved_scaffold_render(&sc, f->f_tpl, &a), 0);
     snprintf(dir, sizeof(dir), "%s/out/deeper/checkout", f->f_dir);
-    assert_int_equal(paved_scaffold_write(dir, sc), 0);
+    assert_int_equal(paved_scaffold_write(dir, sc, top, sizeof(top)), 0);
+    /* the highest directory it made: for the caller's cleanup */
+    snprintf(path, sizeof(path), "%s/out", f->f_dir);
+    assert_string_equal(top, path);
     snprintf(path, sizeof(path), "%s/go.mod", dir);
     assert_string_equal(slurp(path), "module checkout\n");
     snprintf(path, sizeof(path), "%s/scripts/run", dir);
@@ -328,7 +331,8 @@ test_write(void **state)
 
     /* an existing path is never written into, and is left as it was */
     put(dir, "mine.txt", "keep\n", 0);
-    assert_int_equal(paved_scaffold_write(dir, sc), PAVED_EEXISTS);
+    assert_int_equal(paved_scaffold_write(dir, sc, top, sizeof(top)),
+                     PAVED_EEXISTS);
     assert_non_null(strstr(paved_error_last(), "already exists"));
     snprintf(path, sizeof(path), "%s/mine.txt", dir);
     assert_string_equal(slurp(path), "keep\n");
@@ -343,10 +347,13 @@ test_write(void **state)
     sc->sc_files[sc->sc_n].sf_len = 1;
     sc->sc_files[sc->sc_n].sf_exec = 0;
     sc->sc_n++;
-    snprintf(dir, sizeof(dir), "%s/broken", f->f_dir);
-    assert_int_not_equal(paved_scaffold_write(dir, sc), 0);
+    snprintf(dir, sizeof(dir), "%s/new/parents/broken", f->f_dir);
+    assert_int_not_equal(paved_scaffold_write(dir, sc, top, sizeof(top)), 0);
     assert_non_null(strstr(paved_error_last(), "nothing was left behind"));
-    assert_int_equal(lstat(dir, &sb), -1);
+    assert_string_equal(top, "");
+    /* neither the directory nor the parents it had to make */
+    snprintf(path, sizeof(path), "%s/new", f->f_dir);
+    assert_int_equal(lstat(path, &sb), -1);
     paved_scaffold_free(sc);
 }
 
@@ -410,9 +417,10 @@ create_repo(const struct fx *f, const char *dir, const char *remote,
 {
     struct paved_scaffold_answers a = answers("checkout", "api", "go");
     struct paved_scaffold *sc = NULL;
+    char top[512];
 
     assert_int_equal(paved_scaffold_render(&sc, f->f_tpl, &a), 0);
-    assert_int_equal(paved_scaffold_write(dir, sc), 0);
+    assert_int_equal(paved_scaffold_write(dir, sc, top, sizeof(top)), 0);
     if (paved_scaffold_commit(commit, dir, sc, &ident, remote, NULL) != 0)
         fail_msg("commit: %s", paved_error_last());
     paved_scaffold_free(sc);
@@ -450,8 +458,9 @@ test_commit_and_push(void **state)
     {
         struct paved_scaffold_answers a = answers("again", "api", "go");
         struct paved_scaffold *sc = NULL;
+        char top[512];
         assert_int_equal(paved_scaffold_render(&sc, f->f_tpl, &a), 0);
-        assert_int_equal(paved_scaffold_write(dir, sc), 0);
+        assert_int_equal(paved_scaffold_write(dir, sc, top, sizeof(top)), 0);
         int rc = paved_scaffold_commit(commit, dir, sc, &ident, remote, NULL);
         if (rc != PAVED_EEXISTS)
             fail_msg("%d: %s", rc, paved_error_last());
@@ -536,6 +545,20 @@ test_upgrade(void **state)
     assert_non_null(strstr(paved_error_last(), "in progress"));
     paved_scaffold_upgrade_dispose(&up);
     sh(dir, "git merge --abort && git checkout -q main");
+
+    /* a file the templates add, sitting untracked, is named up front; a
+     * detached HEAD stays detached and no branch is made */
+    put(f->f_tpl, "VERSION", "4\n", 0);
+    put(f->f_tpl, "shared/NEW.md", "new in 4\n", 0);
+    sh(dir, "git checkout -q --detach && echo mine > NEW.md");
+    assert_int_equal(paved_scaffold_upgrade(&up, dir, f->f_tpl, &ident),
+                     PAVED_EINVAL);
+    assert_non_null(strstr(paved_error_last(), "NEW.md is untracked"));
+    paved_scaffold_upgrade_dispose(&up);
+    out = sh(dir, "git rev-parse --abbrev-ref HEAD; git branch --list "
+                  "'paved/upgrade-4'; cat NEW.md");
+    assert_string_equal(out, "HEAD\nmine\n");
+    sh(dir, "rm NEW.md && git checkout -q main");
 
     /* uncommitted changes are refused */
     sh(dir, "echo more >> README.md");
