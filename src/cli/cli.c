@@ -41,6 +41,12 @@ cli_usage(FILE *fp)
                 "deliveries\n"
                 "  lint [--json] [--pipelines DIR] [PATH...]\n"
                 "                                 check pipeline definitions\n"
+                "  smoke ENV [--environments DIR] [--json]\n"
+                "                                 run an environment's smoke "
+                "checks now\n"
+                "  analyze ENV --service S --version V [--stable V0] [--json]\n"
+                "                                 judge a canary against "
+                "Prometheus now\n"
                 "  runs [--repo R] [--sha S] [--state S] [--json]\n"
                 "                                 list pipeline runs\n"
                 "  logs RUN [STEP] [--follow]     print a run's step logs\n"
@@ -127,6 +133,10 @@ paved_cli_main(int argc, char **argv)
         return paved_cli_deliveries(argc - 1, argv + 1);
     if (strcmp(cmd, "lint") == 0)
         return paved_cli_lint(argc - 1, argv + 1);
+    if (strcmp(cmd, "smoke") == 0)
+        return paved_cli_smoke(argc - 1, argv + 1);
+    if (strcmp(cmd, "analyze") == 0)
+        return paved_cli_analyze(argc - 1, argv + 1);
     if (strcmp(cmd, "runs") == 0)
         return paved_cli_runs(argc - 1, argv + 1);
     if (strcmp(cmd, "logs") == 0)

@@ -19,6 +19,8 @@ int paved_cli_status(int argc, char **argv);
 int paved_cli_platform(int argc, char **argv);
 int paved_cli_create_service(int argc, char **argv);
 int paved_cli_upgrade_service(int argc, char **argv);
+int paved_cli_smoke(int argc, char **argv); /* smoke.c */
+int paved_cli_analyze(int argc, char **argv);
 
 /* client.c: paved's API over HTTP */
 #include <stddef.h>
