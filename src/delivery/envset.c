@@ -152,55 +152,32 @@ paved_environment_set_add(paved_environment_set *set, paved_environment *env,
     return 0;
 }
 
+static int
+envset_load_file(void *arg, struct paved_pipeline_diags *diags,
+                 const char *path)
+{
+    paved_environment *env;
+    int error;
+
+    if ((error = paved_environment_load(&env, diags, path)) == 0)
+        error = paved_environment_set_add(arg, env, diags);
+    return error;
+}
+
 int
 paved_environment_load_dir(paved_environment_set **out,
                            struct paved_pipeline_diags *diags, const char *dir)
 {
-    struct paved_pipeline_diags local = PAVED_PIPELINE_DIAGS_INIT;
     paved_environment_set *set = NULL;
-    paved_environment *env;
-    struct pl_ctx cx;
-    char **files = NULL;
-    size_t n = 0, i;
-    int error = 0, bad = 0;
+    int error;
 
     *out = NULL;
-    memset(&cx, 0, sizeof(cx));
-    cx.c_diags = &local;
-    cx.c_file = dir;
     /* the same rules for which files count as pipelines_dir has */
-    if ((error = paved_pipeline_list_dir(&files, &n, dir)) < 0) {
-        if (error != PAVED_ENOMEM) {
-            pl_diag(&cx, 0, 0, "%s", paved_error_last());
-            pl_diags_fail(&local, 0);
-        }
-        goto out;
-    }
-    if ((error = paved_environment_set_new(&set)) < 0)
-        goto out;
-    for (i = 0; i < n; i++) {
-        error = paved_environment_load(&env, &local, files[i]);
-        if (error == 0)
-            error = paved_environment_set_add(set, env, &local);
-        if (error == PAVED_ENOMEM)
-            goto out;
-        if (error < 0)
-            bad++;
-    }
-    error = 0;
-    if (bad > 0) {
-        error = pl_diags_fail(&local, 0);
-        goto out;
+    if ((error = paved_environment_set_new(&set)) < 0 ||
+        (error = pl_load_dir(diags, dir, envset_load_file, set)) < 0) {
+        paved_environment_set_free(set);
+        return error;
     }
     *out = set;
-    set = NULL;
-out:
-    paved_pipeline_files_free(files, n);
-    paved_environment_set_free(set);
-    if (pl_diags_move(diags, &local) < 0 && error == 0) {
-        paved_environment_set_free(*out);
-        *out = NULL;
-        error = PAVED_ENOMEM;
-    }
-    return error;
+    return 0;
 }

@@ -76,6 +76,18 @@ int pl_diags_move(struct paved_pipeline_diags *dst,
                   struct paved_pipeline_diags *src);
 /* The error for the caller: first diagnostic and how many more. */
 int pl_diags_fail(const struct paved_pipeline_diags *dl, size_t from);
+
+/* Loads one file of a directory into what the caller collects (a set):
+ * 0, PAVED_ENOMEM, or another error already described in diags. */
+typedef int (*pl_file_cb)(void *arg, struct paved_pipeline_diags *diags,
+                          const char *path);
+/* Every definition file of dir (paved_pipeline_list_dir's rules), each
+ * given to cb; then every diagnostic is moved to the end of diags.
+ * A directory that cannot be listed is one diagnostic and its error; a
+ * file that failed makes the result the first diagnostic's error, after
+ * all files were tried. Used by pipelines_dir and environments_dir. */
+int pl_load_dir(struct paved_pipeline_diags *diags, const char *dir,
+                pl_file_cb cb, void *arg);
 /* How a parse went: PAVED_ENOMEM if anything could not be allocated, else
  * the first of cx's diagnostics (sorted by position), else 0. */
 int pl_ctx_result(struct pl_ctx *cx);

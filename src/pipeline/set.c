@@ -184,18 +184,15 @@ out:
 }
 
 int
-paved_pipeline_load_dir(paved_pipeline_set **out,
-                        struct paved_pipeline_diags *diags, const char *dir)
+pl_load_dir(struct paved_pipeline_diags *diags, const char *dir, pl_file_cb cb,
+            void *arg)
 {
     struct paved_pipeline_diags local = PAVED_PIPELINE_DIAGS_INIT;
-    paved_pipeline_set *set = NULL;
-    paved_pipeline *pl;
     struct pl_ctx cx;
     char **files = NULL;
     size_t n = 0, i;
     int error = 0, bad = 0;
 
-    *out = NULL;
     memset(&cx, 0, sizeof(cx));
     cx.c_diags = &local;
     cx.c_file = dir;
@@ -206,31 +203,45 @@ paved_pipeline_load_dir(paved_pipeline_set **out,
         }
         goto out;
     }
-    if ((error = paved_pipeline_set_new(&set)) < 0)
-        goto out;
     for (i = 0; i < n; i++) {
-        error = paved_pipeline_load(&pl, &local, files[i]);
-        if (error == 0)
-            error = paved_pipeline_set_add(set, pl, &local);
+        error = cb(arg, &local, files[i]);
         if (error == PAVED_ENOMEM)
             goto out;
         if (error < 0)
             bad++;
     }
-    error = 0;
-    if (bad > 0) {
-        error = pl_diags_fail(&local, 0);
-        goto out;
-    }
-    *out = set;
-    set = NULL;
+    error = bad > 0 ? pl_diags_fail(&local, 0) : 0;
 out:
     paved_pipeline_files_free(files, n);
-    paved_pipeline_set_free(set);
-    if (pl_diags_move(diags, &local) < 0 && error == 0) {
-        paved_pipeline_set_free(*out);
-        *out = NULL;
+    if (pl_diags_move(diags, &local) < 0 && error == 0)
         error = PAVED_ENOMEM;
-    }
     return error;
+}
+
+static int
+set_load_file(void *arg, struct paved_pipeline_diags *diags, const char *path)
+{
+    paved_pipeline *pl;
+    int error;
+
+    if ((error = paved_pipeline_load(&pl, diags, path)) == 0)
+        error = paved_pipeline_set_add(arg, pl, diags);
+    return error;
+}
+
+int
+paved_pipeline_load_dir(paved_pipeline_set **out,
+                        struct paved_pipeline_diags *diags, const char *dir)
+{
+    paved_pipeline_set *set = NULL;
+    int error;
+
+    *out = NULL;
+    if ((error = paved_pipeline_set_new(&set)) < 0 ||
+        (error = pl_load_dir(diags, dir, set_load_file, set)) < 0) {
+        paved_pipeline_set_free(set);
+        return error;
+    }
+    *out = set;
+    return 0;
 }
