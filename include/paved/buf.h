@@ -37,5 +37,9 @@ void paved_buf_clear(struct paved_buf *b); /* len = 0, keeps memory */
  * afterwards. Never NULL on success: an empty buffer gives "". */
 char *paved_buf_detach(struct paved_buf *b, size_t *len);
 void paved_buf_dispose(struct paved_buf *b);
+/* A write callback in fwrite's (and libcurl's CURLOPT_WRITEFUNCTION's)
+ * shape, arg the buffer: appends size * nmemb bytes; returns 0 past b_max
+ * or out of memory, which makes libcurl end the transfer with an error. */
+size_t paved_buf_write_cb(char *ptr, size_t size, size_t nmemb, void *arg);
 
 #endif

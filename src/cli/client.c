@@ -12,16 +12,6 @@
 
 extern char **environ;
 
-static size_t
-cli_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    struct paved_buf *b = arg;
-
-    if (paved_buf_put(b, ptr, size * nmemb) < 0)
-        return 0; /* over the cap: curl aborts the transfer */
-    return size * nmemb;
-}
-
 /* The daemon's base URL: --url, else PAVED_URL, else the config's listen
  * address (a wildcard host means this machine). */
 int
@@ -74,7 +64,7 @@ cli_request(struct paved_buf *body, long *status, const char *method,
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cli_write_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, paved_buf_write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -186,3 +186,13 @@ paved_buf_dispose(struct paved_buf *b)
     b->b_ptr = NULL;
     b->b_len = b->b_cap = 0;
 }
+
+size_t
+paved_buf_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    struct paved_buf *b = arg;
+
+    if (paved_buf_put(b, ptr, size * nmemb) < 0)
+        return 0;
+    return size * nmemb;
+}

@@ -15,16 +15,6 @@
 #include "paved/analysis.h"
 #include "paved/error.h"
 
-static size_t
-analysis_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    struct paved_buf *b = arg;
-
-    if (paved_buf_put(b, ptr, size * nmemb) < 0)
-        return 0; /* over the cap: curl ends the transfer */
-    return size * nmemb;
-}
-
 int
 paved_analysis_query(struct paved_analysis_answer *out, const char *base,
                      const char *query, unsigned timeout)
@@ -67,7 +57,7 @@ paved_analysis_query(struct paved_analysis_answer *out, const char *base,
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, form.b_ptr);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)form.b_len);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, analysis_write_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, paved_buf_write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(timeout > 0 ? timeout : 10));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
