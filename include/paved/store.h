@@ -326,4 +326,77 @@ int paved_store_run_latest(struct paved_run **out, paved_store *st,
 int paved_store_run_counts(int64_t *runs, int64_t *failures, paved_store *st,
                            int64_t since_ms);
 
+/* ---- delivery: artifacts, the audit log, approvals ----------------------
+ * What progressive delivery (issue 7, docs/delivery.md) keeps. Writes are
+ * synchronous through the writer thread, like the catalog's: the delivery
+ * steps and the CLI make them, never the event loop. */
+
+/* The artifact a commit built: an image reference with its digest, or for
+ * the local driver a content-addressed directory. One per (repo, sha): a
+ * rebuild of the same commit replaces it. */
+struct paved_artifact {
+    int64_t ar_id;
+    char *ar_repo;    /* forge full name, as runs' ru_repo */
+    char *ar_sha;     /* 40 hex */
+    char *ar_service; /* service name (catalog name or the repo's basename) */
+    char *ar_kind;    /* "image" or "directory" */
+    char *ar_ref;     /* "registry/name@sha256:..." or the directory path */
+    char *ar_digest;  /* "sha256:<64 hex>" */
+    char *ar_start;   /* directory: the command a version runs; else NULL */
+    int64_t ar_run_id;
+    int64_t ar_created_ms; /* 0 on put: now */
+};
+
+void paved_artifact_free(struct paved_artifact *a); /* NULL is a no-op */
+/* Insert or replace by (repo, sha); sets a->ar_id. PAVED_EINVAL without
+ * repo, sha, service, kind, ref or digest. */
+int paved_store_artifact_put(paved_store *st, struct paved_artifact *a);
+/* PAVED_ENOTFOUND */
+int paved_store_artifact_get(struct paved_artifact **out, paved_store *st,
+                             const char *repo, const char *sha);
+
+/* One line of the audit log: every deploy, canary step, smoke result,
+ * promotion, rollback and approval, with who, what, when and why. Rows
+ * are only ever added. */
+struct paved_deploy_rec {
+    int64_t dr_id;
+    char *dr_service;      /* required */
+    char *dr_env;          /* required */
+    char *dr_action;       /* required: deploy canary smoke promote rollback
+                              approve */
+    char *dr_result;       /* required: ok failed started waiting */
+    char *dr_version;      /* "v1.2.3", "sha-0123abc"; NULL for an approval */
+    char *dr_sha;          /* commit of the version, or NULL */
+    char *dr_repo;         /* or NULL */
+    char *dr_artifact;     /* ar_ref, or NULL */
+    char *dr_digest;       /* ar_digest, or NULL */
+    char *dr_actor;        /* who: "paved (run 12)", a login, $USER */
+    char *dr_reason;       /* why, one line; or NULL */
+    char *dr_detail;       /* JSON text (an analysis verdict...), or NULL */
+    int64_t dr_run_id;     /* 0: not from a run */
+    int64_t dr_created_ms; /* 0 on add: now */
+};
+
+struct paved_deploy_filter {
+    const char *df_service; /* NULL: any */
+    const char *df_env;     /* NULL: any */
+    const char *df_action;  /* NULL: any */
+    const char *df_result;  /* NULL: any */
+    const char *df_sha;     /* NULL: any */
+    const char *df_digest;  /* NULL: any */
+    int64_t df_run_id;      /* 0: any */
+    int64_t df_before_id;   /* 0: newest first from the top; else id < */
+    size_t df_limit;        /* 0: 50; at most 1000 */
+};
+
+void paved_deploy_rec_free(struct paved_deploy_rec *r); /* NULL: no-op */
+void paved_deploy_list_free(struct paved_deploy_rec **list, size_t n);
+/* Sets r->dr_id (and dr_created_ms when 0). PAVED_EINVAL without service,
+ * env, action or result. */
+int paved_store_deploy_add(paved_store *st, struct paved_deploy_rec *r);
+/* Newest first. */
+int paved_store_deploy_list(struct paved_deploy_rec ***out, size_t *n,
+                            paved_store *st,
+                            const struct paved_deploy_filter *f);
+
 #endif

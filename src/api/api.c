@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <jansson.h>
 
 #include "paved/api.h"
 #include "paved/error.h"
@@ -1246,6 +1247,169 @@ api_services_route(struct paved_buf *body, int *status,
     return api_service_one(body, status, ctx, rest + 1);
 }
 
+/* ---- the audit log: /api/v1/deployments ------------------------------
+ * Every deploy, canary step, smoke result, promotion, rollback and
+ * approval, newest first. Reads only: the delivery steps and the CLI
+ * write it. */
+
+/* [A-Za-z0-9._-]{1,max}: a service is a catalog name or a repository's
+ * basename; env names are [a-z][a-z0-9-]* (docs/delivery.md) */
+static int
+api_name_ok(const char *s, size_t max, int env)
+{
+    size_t n = strspn(s, env ? "abcdefghijklmnopqrstuvwxyz0123456789-"
+                             : "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "abcdefghijklmnopqrstuvwxyz0123456789._-");
+
+    if (s[n] != '\0' || n == 0 || n > max)
+        return 0;
+    return !env || (s[0] >= 'a' && s[0] <= 'z');
+}
+
+/* dr_detail is JSON text a delivery step wrote; it goes out parsed, as
+ * JSON, and as null when it is not (the row stays readable either way) */
+static int
+api_put_detail(struct paved_buf *b, const char *detail)
+{
+    json_t *doc;
+    char *text;
+    int error;
+
+    if (detail == NULL ||
+        (doc = json_loads(detail, JSON_DECODE_ANY, NULL)) == NULL)
+        return paved_buf_puts(b, ",\"detail\":null");
+    text = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(doc);
+    if (text == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    if ((error = paved_buf_puts(b, ",\"detail\":")) == 0)
+        error = paved_buf_puts(b, text);
+    free(text);
+    return error;
+}
+
+static int
+api_deploy_json(struct paved_buf *b, const struct paved_deploy_rec *r)
+{
+    int error;
+
+    if ((error = paved_buf_printf(b, "{\"id\":%lld", (long long)r->dr_id)) <
+            0 ||
+        (error = api_put_str(b, "service", r->dr_service)) < 0 ||
+        (error = api_put_str(b, "environment", r->dr_env)) < 0 ||
+        (error = api_put_str(b, "action", r->dr_action)) < 0 ||
+        (error = api_put_str(b, "result", r->dr_result)) < 0 ||
+        (error = api_put_str(b, "version", r->dr_version)) < 0 ||
+        (error = api_put_str(b, "sha", r->dr_sha)) < 0 ||
+        (error = api_put_str(b, "repo", r->dr_repo)) < 0 ||
+        (error = api_put_str(b, "artifact", r->dr_artifact)) < 0 ||
+        (error = api_put_str(b, "digest", r->dr_digest)) < 0 ||
+        (error = api_put_str(b, "actor", r->dr_actor)) < 0 ||
+        (error = api_put_str(b, "reason", r->dr_reason)) < 0 ||
+        (error = api_put_detail(b, r->dr_detail)) < 0)
+        return error;
+    if (r->dr_run_id > 0)
+        error =
+            paved_buf_printf(b, ",\"run_id\":%lld", (long long)r->dr_run_id);
+    else
+        error = paved_buf_puts(b, ",\"run_id\":null");
+    if (error < 0 ||
+        (error = api_put_time(b, "created_at", r->dr_created_ms)) < 0)
+        return error;
+    return paved_buf_putc(b, '}');
+}
+
+/* GET /api/v1/deployments?service=S&env=E&action=A&limit=N&before=ID */
+static int
+api_deployments(struct paved_buf *body, int *status, paved_store *st,
+                const char *query)
+{
+    static const char *const actions[] = {
+        "deploy", "canary", "smoke", "promote", "rollback", "approve", NULL};
+    struct evkeyvalq params;
+    struct paved_deploy_filter f;
+    struct paved_deploy_rec **list = NULL;
+    const char *v;
+    long long limit = API_DEFAULT_LIMIT, before = 0;
+    size_t n = 0, i, shown;
+    int error = 0, more;
+
+    memset(&f, 0, sizeof(f));
+    TAILQ_INIT(&params);
+    if (query != NULL && evhttp_parse_query_str(query, &params) < 0)
+        return api_error(body, status, 400, "malformed query string");
+    if ((v = evhttp_find_header(&params, "limit")) != NULL &&
+        api_parse_count(&limit, v, 1, API_MAX_LIMIT) < 0) {
+        error = api_error(body, status, 400,
+                          "limit must be a number from 1 to 1000");
+        goto done;
+    }
+    if ((v = evhttp_find_header(&params, "before")) != NULL &&
+        api_parse_count(&before, v, 1, INT64_MAX) < 0) {
+        error = api_error(body, status, 400,
+                          "before must be a deployment id (a positive "
+                          "number)");
+        goto done;
+    }
+    if ((v = evhttp_find_header(&params, "service")) != NULL &&
+        !api_name_ok(v, 100, 0)) {
+        error = api_error(body, status, 400,
+                          "service must be a service name: letters, digits, "
+                          "'.', '_' and '-'");
+        goto done;
+    }
+    f.df_service = v;
+    if ((v = evhttp_find_header(&params, "env")) != NULL &&
+        !api_name_ok(v, 63, 1)) {
+        error = api_error(body, status, 400,
+                          "env must be an environment name: [a-z][a-z0-9-]*");
+        goto done;
+    }
+    f.df_env = v;
+    if ((v = evhttp_find_header(&params, "action")) != NULL) {
+        for (i = 0; actions[i] != NULL && strcmp(v, actions[i]) != 0; i++)
+            ;
+        if (actions[i] == NULL) {
+            error = api_error(body, status, 400,
+                              "action must be one of deploy canary smoke "
+                              "promote rollback approve");
+            goto done;
+        }
+    }
+    f.df_action = v;
+    f.df_before_id = before;
+    /* one more than asked says whether there is a next page; the store
+     * gives at most API_MAX_LIMIT, so a full page of that many always
+     * offers one */
+    f.df_limit = (size_t)limit + (limit < API_MAX_LIMIT);
+    if ((error = paved_store_deploy_list(&list, &n, st, &f)) < 0) {
+        error = api_error(body, status, 500, paved_error_last());
+        goto done;
+    }
+    more = n > (size_t)limit || n == API_MAX_LIMIT;
+    shown = n > (size_t)limit ? (size_t)limit : n;
+    if ((error = paved_buf_puts(body, "{\"deployments\":[")) < 0)
+        goto out;
+    for (i = 0; i < shown; i++)
+        if ((i > 0 && (error = paved_buf_putc(body, ',')) < 0) ||
+            (error = api_deploy_json(body, list[i])) < 0)
+            goto out;
+    if (more && shown > 0)
+        error = paved_buf_printf(body, "],\"next_before\":%lld}\n",
+                                 (long long)list[shown - 1]->dr_id);
+    else
+        error = paved_buf_puts(body, "],\"next_before\":null}\n");
+out:
+    if (error < 0)
+        error = api_error(body, status, 500, paved_error_last());
+    else
+        *status = 200;
+done:
+    paved_deploy_list_free(list, n);
+    evhttp_clear_headers(&params);
+    return error;
+}
+
 int
 paved_api_handle(struct paved_buf *body, int *status, const char **ctype,
                  const struct paved_api_ctx *ctx, const char *method,
@@ -1277,6 +1441,12 @@ paved_api_handle(struct paved_buf *body, int *status, const char **ctype,
     if (strncmp(path, "/api/v1/services", 16) == 0 &&
         (path[16] == '\0' || path[16] == '/'))
         return api_services_route(body, status, ctx, method, path + 16);
+    if (strcmp(path, "/api/v1/deployments") == 0 ||
+        strcmp(path, "/api/v1/deployments/") == 0) {
+        if (strcmp(method, "GET") != 0)
+            return api_error(body, status, 405, "use GET");
+        return api_deployments(body, status, ctx->ac_store, query);
+    }
     if (strcmp(path, "/api/v1/platform") == 0) {
         if (strcmp(method, "GET") != 0)
             return api_error(body, status, 405, "use GET");

@@ -21,6 +21,18 @@ int paved_cli_create_service(int argc, char **argv);
 int paved_cli_upgrade_service(int argc, char **argv);
 int paved_cli_smoke(int argc, char **argv); /* smoke.c */
 int paved_cli_analyze(int argc, char **argv);
+int paved_cli_history(int argc, char **argv);  /* history.c */
+int paved_cli_image(int argc, char **argv);    /* image.c: image build|push */
+int paved_cli_artifact(int argc, char **argv); /* image.c: artifact dir */
+int paved_cli_promote(int argc, char **argv);  /* deploy.c */
+int paved_cli_rollback(int argc, char **argv);
+int paved_cli_approve(int argc, char **argv);
+int paved_cli_step(int argc, char **argv);
+/* deploy_artifact.c: `uses: build-image` and `push-image` */
+struct paved_rollout;
+int paved_cli_step_artifact(struct paved_rollout *ro, const char *kind,
+                            const char *service, const char *repo,
+                            const char *sha);
 
 /* client.c: paved's API over HTTP */
 #include <stddef.h>

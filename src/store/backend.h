@@ -57,6 +57,14 @@ struct store_backend {
                          const char *env, int success_only);
     int (*sb_run_counts)(int64_t *runs, int64_t *failures, void *conn,
                          int64_t since_ms);
+    /* delivery (issue 7): put and add inside a writer transaction; put
+     * sets a->ar_id, add sets r->dr_id */
+    int (*sb_artifact_put)(void *conn, struct paved_artifact *a);
+    int (*sb_artifact_get)(struct paved_artifact **out, void *conn,
+                           const char *repo, const char *sha);
+    int (*sb_deploy_add)(void *conn, struct paved_deploy_rec *r);
+    int (*sb_deploy_list)(struct paved_deploy_rec ***out, size_t *n, void *conn,
+                          const struct paved_deploy_filter *f);
 };
 
 extern const struct store_backend store_backend_sqlite;
@@ -64,5 +72,13 @@ extern const struct store_backend store_backend_sqlite;
 /* service.c: a deep copy (the writer's job owns it) */
 int store_service_copy(struct paved_service **out,
                        const struct paved_service *src);
+/* delivery.c: deep copies, and the checks a record passes before it is
+ * queued (PAVED_EINVAL with the reason) */
+int store_artifact_copy(struct paved_artifact **out,
+                        const struct paved_artifact *src);
+int store_deploy_copy(struct paved_deploy_rec **out,
+                      const struct paved_deploy_rec *src);
+int store_artifact_check(const struct paved_artifact *a);
+int store_deploy_check(const struct paved_deploy_rec *r);
 
 #endif

@@ -14,7 +14,7 @@
 #include "store/backend.h"
 #include "store/sqlite_int.h"
 
-#define SQLITE_SCHEMA_VERSION 5
+#define SQLITE_SCHEMA_VERSION 6
 
 /* Each step of the schema's history, applied in order inside one
  * transaction; user_version records how far a database has come. */
@@ -113,6 +113,43 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "  template_version INTEGER NOT NULL,"
     "  created_ms INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 6: progressive delivery. The artifact each commit built (a rebuild
+     * replaces it in place) and the audit log, which only grows: its
+     * indexes serve `paved history` and the API (service, env, newest
+     * first) and the release tag's question "did this sha pass staging"
+     * (sha, env). IF NOT EXISTS: an older database that somebody took a
+     * later table away from (the upgrade tests do) still migrates. */
+    "CREATE TABLE IF NOT EXISTS artifacts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  repo TEXT NOT NULL,"
+    "  sha TEXT NOT NULL,"
+    "  service TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  ref TEXT NOT NULL,"
+    "  digest TEXT NOT NULL,"
+    "  start TEXT,"
+    "  run_id INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL,"
+    "  UNIQUE (repo, sha));"
+    "CREATE TABLE IF NOT EXISTS deployments ("
+    "  id INTEGER PRIMARY KEY,"
+    "  service TEXT NOT NULL,"
+    "  env TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  result TEXT NOT NULL,"
+    "  version TEXT,"
+    "  sha TEXT,"
+    "  repo TEXT,"
+    "  artifact TEXT,"
+    "  digest TEXT,"
+    "  actor TEXT,"
+    "  reason TEXT,"
+    "  detail TEXT,"
+    "  run_id INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS deployments_service"
+    "  ON deployments (service, env, id);"
+    "CREATE INDEX IF NOT EXISTS deployments_sha ON deployments (sha, env);",
 };
 
 int
@@ -621,4 +658,8 @@ const struct store_backend store_backend_sqlite = {
     .sb_service_list = sqlite_service_list,
     .sb_run_latest = sqlite_run_latest,
     .sb_run_counts = sqlite_run_counts,
+    .sb_artifact_put = sqlite_artifact_put,
+    .sb_artifact_get = sqlite_artifact_get,
+    .sb_deploy_add = sqlite_deploy_add,
+    .sb_deploy_list = sqlite_deploy_list,
 };

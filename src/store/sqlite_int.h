@@ -2,8 +2,8 @@
 #define PAVED_STORE_SQLITE_INT_H
 /* Shared between the SQLite backend's files (sqlite.c: connection,
  * schema, deliveries; sqlite_runs.c: runs and steps; sqlite_outbox.c:
- * the outbox; sqlite_services.c: the service catalog). Never included
- * outside src/store/. */
+ * the outbox; sqlite_services.c: the service catalog; sqlite_delivery.c:
+ * artifacts and the audit log). Never included outside src/store/. */
 #include <sqlite3.h>
 
 #include "store/backend.h"
@@ -77,5 +77,13 @@ int sqlite_run_latest(struct paved_run **out, void *conn, const char *repo,
                       const char *env, int success_only);
 int sqlite_run_counts(int64_t *runs, int64_t *failures, void *conn,
                       int64_t since_ms);
+
+/* sqlite_delivery.c: artifacts and the audit log */
+int sqlite_artifact_put(void *conn, struct paved_artifact *a);
+int sqlite_artifact_get(struct paved_artifact **out, void *conn,
+                        const char *repo, const char *sha);
+int sqlite_deploy_add(void *conn, struct paved_deploy_rec *r);
+int sqlite_deploy_list(struct paved_deploy_rec ***out, size_t *n, void *conn,
+                       const struct paved_deploy_filter *f);
 
 #endif

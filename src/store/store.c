@@ -5,8 +5,9 @@
  * then moves the jobs to the done queue and wakes the loop through an
  * eventfd. Callbacks run on the loop thread in paved_store_complete(), so
  * the loop never waits on disk and nothing is answered before it is
- * durable. Catalog writes from the CLI are synchronous: the caller waits
- * on a condition variable until the writer has committed its job. */
+ * durable. Catalog and delivery writes (the CLI, the delivery steps) are
+ * synchronous: the caller waits on a condition variable until the writer
+ * has committed its job. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -29,7 +30,9 @@ enum store_job_kind {
     STORE_JOB_OUTBOX_UPDATE,
     STORE_JOB_OUTBOX_RETRY,
     STORE_JOB_SERVICE_ADD,
-    STORE_JOB_SERVICE_TEMPLATE
+    STORE_JOB_SERVICE_TEMPLATE,
+    STORE_JOB_ARTIFACT_PUT,
+    STORE_JOB_DEPLOY_ADD
 };
 
 struct store_job {
@@ -41,7 +44,9 @@ struct store_job {
     struct paved_step_rec *j_step;
     struct paved_outbox_item **j_items; /* run saves: rows to upsert */
     size_t j_nitems;
-    struct paved_service *j_service; /* catalog writes */
+    struct paved_service *j_service;   /* catalog writes */
+    struct paved_artifact *j_artifact; /* delivery writes */
+    struct paved_deploy_rec *j_deploy;
     int64_t j_id;
     int j_sync;     /* a caller waits: never goes to the done queue */
     int j_finished; /* sync jobs: set under st_lock once committed */
@@ -101,6 +106,8 @@ job_free(struct store_job *j)
     free(j->j_step);
     paved_outbox_list_free(j->j_items, j->j_nitems);
     paved_service_free(j->j_service);
+    paved_artifact_free(j->j_artifact);
+    paved_deploy_rec_free(j->j_deploy);
     free(j);
 }
 
@@ -263,6 +270,12 @@ store_run_batch(struct paved_store *st, struct store_job *batch, size_t n)
                 snprintf(j->j_msg, sizeof(j->j_msg), "%s", paved_error_last());
                 error = 0;
             }
+            break;
+        case STORE_JOB_ARTIFACT_PUT:
+            error = st->st_be->sb_artifact_put(st->st_writer, j->j_artifact);
+            break;
+        case STORE_JOB_DEPLOY_ADD:
+            error = st->st_be->sb_deploy_add(st->st_writer, j->j_deploy);
             break;
         }
         if (error < 0) {
@@ -629,10 +642,11 @@ paved_store_step_save(paved_store *st, const struct paved_step_rec *s)
     return paved_store_step_save_report(st, s, NULL, 0, NULL, NULL);
 }
 
-/* Hands j to the writer and waits until it is committed (or failed).
- * Takes ownership of j. */
+/* Hands j to the writer and waits until it is committed (or failed). j
+ * stays the caller's: what the writer filled in (ids) can be read from it
+ * afterwards. */
 static int
-store_run_sync(paved_store *st, struct store_job *j)
+store_wait_sync(paved_store *st, struct store_job *j)
 {
     int error;
 
@@ -640,7 +654,6 @@ store_run_sync(paved_store *st, struct store_job *j)
     pthread_mutex_lock(&st->st_lock);
     if (st->st_stop) {
         pthread_mutex_unlock(&st->st_lock);
-        job_free(j);
         return paved_error_set(PAVED_EUNAVAILABLE, "store is closing");
     }
     queue_push(&st->st_in, j);
@@ -652,6 +665,15 @@ store_run_sync(paved_store *st, struct store_job *j)
     if ((error = j->j_done.sd_result) < 0)
         paved_error_set(error, "%s",
                         j->j_msg[0] != '\0' ? j->j_msg : "store write failed");
+    return error;
+}
+
+/* store_wait_sync, taking ownership of j. */
+static int
+store_run_sync(paved_store *st, struct store_job *j)
+{
+    int error = store_wait_sync(st, j);
+
     job_free(j);
     return error;
 }
@@ -703,6 +725,79 @@ paved_store_service_set_template(paved_store *st, const char *name, int version)
     j->j_service->sv_template_version = version;
     j->j_service->sv_updated_ms = store_wall_ms();
     return store_run_sync(st, j);
+}
+
+int
+paved_store_artifact_put(paved_store *st, struct paved_artifact *a)
+{
+    struct store_job *j;
+    int error;
+
+    if ((error = store_artifact_check(a)) < 0)
+        return error;
+    if ((j = store_job_new(STORE_JOB_ARTIFACT_PUT, NULL, NULL)) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    if ((error = store_artifact_copy(&j->j_artifact, a)) < 0) {
+        job_free(j);
+        return error;
+    }
+    if (j->j_artifact->ar_created_ms == 0)
+        j->j_artifact->ar_created_ms = store_wall_ms();
+    /* the ids exist only once committed: a failed batch rolled them back */
+    if ((error = store_wait_sync(st, j)) == 0) {
+        a->ar_id = j->j_artifact->ar_id;
+        a->ar_created_ms = j->j_artifact->ar_created_ms;
+    }
+    job_free(j);
+    return error;
+}
+
+int
+paved_store_artifact_get(struct paved_artifact **out, paved_store *st,
+                         const char *repo, const char *sha)
+{
+    *out = NULL;
+    if (repo == NULL || sha == NULL)
+        return paved_error_set(PAVED_EINVAL, "an artifact is looked up by "
+                                             "repo and sha");
+    return st->st_be->sb_artifact_get(out, st->st_reader, repo, sha);
+}
+
+int
+paved_store_deploy_add(paved_store *st, struct paved_deploy_rec *r)
+{
+    struct store_job *j;
+    int error;
+
+    if ((error = store_deploy_check(r)) < 0)
+        return error;
+    if ((j = store_job_new(STORE_JOB_DEPLOY_ADD, NULL, NULL)) == NULL)
+        return paved_error_set(PAVED_ENOMEM, "out of memory");
+    if ((error = store_deploy_copy(&j->j_deploy, r)) < 0) {
+        job_free(j);
+        return error;
+    }
+    if (j->j_deploy->dr_created_ms == 0)
+        j->j_deploy->dr_created_ms = store_wall_ms();
+    if ((error = store_wait_sync(st, j)) == 0) {
+        r->dr_id = j->j_deploy->dr_id;
+        r->dr_created_ms = j->j_deploy->dr_created_ms;
+    }
+    job_free(j);
+    return error;
+}
+
+int
+paved_store_deploy_list(struct paved_deploy_rec ***out, size_t *n,
+                        paved_store *st, const struct paved_deploy_filter *f)
+{
+    struct paved_deploy_filter all;
+
+    if (f == NULL) {
+        memset(&all, 0, sizeof(all));
+        f = &all;
+    }
+    return st->st_be->sb_deploy_list(out, n, st->st_reader, f);
 }
 
 int

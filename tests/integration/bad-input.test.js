@@ -421,7 +421,7 @@ describe('full store -> 503, acknowledged deliveries kept', () => {
     before(async () => {
         d = await startDaemon({ env: {
             PAVED_GITHUB_SECRET: SECRET,
-            PAVED_STORE_MAX_SIZE: '96KiB',
+            PAVED_STORE_MAX_SIZE: '128KiB',
         } });
     });
     after(() => stopAndCheck(d));

@@ -456,7 +456,7 @@ test_upgrade_from_v4(void **state)
 
     snprintf(path, sizeof(path), "%s/paved.db", f->f_dir);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(int_query(db, "PRAGMA user_version"), 5);
+    assert_int_equal(int_query(db, "PRAGMA user_version"), 6);
     exec_sql(db, "DROP TABLE services; PRAGMA user_version = 4;");
     assert_int_equal(int_query(db, "SELECT count(*) FROM sqlite_master"
                                    " WHERE name = 'services'"),
@@ -478,7 +478,7 @@ test_upgrade_from_v4(void **state)
     paved_run_free(r);
 
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(int_query(db, "PRAGMA user_version"), 5);
+    assert_int_equal(int_query(db, "PRAGMA user_version"), 6);
     assert_int_equal(int_query(db, "SELECT count(*) FROM sqlite_master"
                                    " WHERE name = 'services'"),
                      1);
