@@ -120,6 +120,9 @@ enum paved_env_driver paved_environment_driver(const paved_environment *env);
 const char *paved_env_driver_name(enum paved_env_driver d);
 /* `approval: required`: a run waits for `paved approve` before deploying. */
 bool paved_environment_needs_approval(const paved_environment *env);
+/* `from: staging`: only a version that was promoted in that environment
+ * (it passed its smoke checks there) may be deployed here; NULL: any. */
+const char *paved_environment_from(const paved_environment *env);
 /* The settings of the environment's driver; NULL for the other drivers. */
 const struct paved_env_local *
 paved_environment_local(const paved_environment *env);

@@ -13,6 +13,8 @@ struct paved_environment {
     char *en_file;
     enum paved_env_driver en_driver;
     bool en_approval;
+    char *en_from; /* from: the environment a version must have passed */
+    unsigned en_from_line, en_from_col;
     struct paved_env_local en_local;
     unsigned en_listen_line, en_listen_col;
     struct paved_env_kubernetes en_k8s;

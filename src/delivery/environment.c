@@ -39,7 +39,7 @@
 
 static const char *const top_keys[] = {
     "name",     "driver", "local",    "kubernetes", "exec",
-    "approval", "canary", "analysis", "smoke",
+    "approval", "canary", "analysis", "smoke",      "from",
 };
 static const char *const local_keys[] = {"listen", "upstream_port"};
 static const char *const k8s_keys[] = {"context", "namespace", "strategy",
@@ -62,8 +62,9 @@ static const char *const approvals[] = {"required", "none"};
 
 /* What {{placeholders}} each kind of text may hold; the delivery steps
  * fill them in, each inside its own argument or query. */
-static const char *const ph_exec[] = {"service", "environment", "version",
-                                      "artifact", "weight"};
+static const char *const ph_exec[] = {
+    "service", "environment",    "version",         "artifact", "digest",
+    "sha",     "stable_version", "stable_artifact", "weight" /* last */};
 static const char *const ph_query[] = {"service", "environment", "version",
                                        "interval"};
 static const char *const ph_url[] = {"service", "environment", "version"};
@@ -536,7 +537,7 @@ parse_argv(struct pl_ctx *cx, struct paved_env_argv *av, const struct ynode *n,
 {
     const struct ynode *it;
     size_t i, nph = NELEM(ph_exec) - (weight ? 0 : 1);
-    bool script = false;
+    bool script = false, scripted = false;
 
     if (n->yn_type == YN_SCALAR && !n->yn_null) {
         pl_diag_at(cx, n,
@@ -580,8 +581,13 @@ parse_argv(struct pl_ctx *cx, struct paved_env_argv *av, const struct ynode *n,
                        what);
             return;
         }
-        script = i > 0 && is_shell(n->yn_items[0]->yn_value) &&
-                 it->yn_value[0] == '-' && strchr(it->yn_value, 'c') != NULL;
+        /* "-c" or a cluster such as "-ec" names the next argument as the
+         * script; after it come the script's own arguments ($0, $1...),
+         * where a placeholder is a value like any other */
+        scripted = scripted || script;
+        script = !scripted && i > 0 && is_shell(n->yn_items[0]->yn_value) &&
+                 it->yn_value[0] == '-' && it->yn_value[1] != '-' &&
+                 strchr(it->yn_value + 1, 'c') != NULL;
     }
     if ((av->av_argv = calloc(n->yn_n + 1, sizeof(char *))) == NULL) {
         cx->c_fatal = PAVED_ENOMEM;
@@ -964,6 +970,20 @@ env_parse_root(struct pl_ctx *cx, paved_environment *env,
     if ((v = pl_map_get(root, "approval")) != NULL &&
         (d = want_enum(cx, v, "approval", approvals, NELEM(approvals))) >= 0)
         env->en_approval = d == 0;
+    /* only what passed that environment comes here: the name is checked
+     * against the set (envset.c), a file alone cannot know the others */
+    if ((v = pl_map_get(root, "from")) != NULL && want_string(cx, v, "from")) {
+        if (!env_name_ok(v->yn_value))
+            pl_diag_at(cx, v,
+                       "from: \"%s\" is not an environment name "
+                       "([a-z][a-z0-9-]*, at most 63 characters)",
+                       v->yn_value);
+        else {
+            env->en_from = env_strdup(cx, v->yn_value);
+            env->en_from_line = v->yn_line;
+            env->en_from_col = v->yn_col;
+        }
+    }
     if ((v = pl_map_get(root, "canary")) != NULL)
         parse_canary(cx, env, v);
     if (env->en_driver == PAVED_ENV_DRIVER_EXEC && env->en_has_canary &&
@@ -991,6 +1011,7 @@ paved_environment_free(paved_environment *env)
         return;
     free(env->en_name);
     free(env->en_file);
+    free(env->en_from);
     free(env->en_local.lo_listen);
     free(env->en_k8s.k8_context);
     free(env->en_k8s.k8_namespace);
@@ -1115,6 +1136,12 @@ const char *
 paved_env_driver_name(enum paved_env_driver d)
 {
     return (size_t)d < NELEM(drivers) ? drivers[d] : "unknown";
+}
+
+const char *
+paved_environment_from(const paved_environment *env)
+{
+    return env->en_from;
 }
 
 bool

@@ -152,6 +152,53 @@ paved_environment_set_add(paved_environment_set *set, paved_environment *env,
     return 0;
 }
 
+/* Every from: names another environment of the set, and following them
+ * never comes back (a cycle would let nothing in anywhere). */
+static int
+envset_check_from(const paved_environment_set *set,
+                  struct paved_pipeline_diags *diags)
+{
+    struct paved_pipeline_diags local = PAVED_PIPELINE_DIAGS_INIT;
+    struct pl_ctx cx;
+    size_t i, hops;
+
+    memset(&cx, 0, sizeof(cx));
+    cx.c_diags = &local;
+    for (i = 0; i < set->es_n; i++) {
+        const paved_environment *env = set->es_items[i], *at = env;
+        cx.c_file = env->en_file;
+        if (env->en_from == NULL)
+            continue;
+        if (paved_environment_set_find(set, env->en_from) == NULL) {
+            pl_diag(&cx, env->en_from_line, env->en_from_col,
+                    "from: there is no environment \"%s\" (define it in "
+                    "its own file, or remove from:)",
+                    env->en_from);
+            continue;
+        }
+        for (hops = 0; at != NULL && at->en_from != NULL; hops++) {
+            at = paved_environment_set_find(set, at->en_from);
+            if (at == env || hops > set->es_n) {
+                pl_diag(&cx, env->en_from_line, env->en_from_col,
+                        "from: \"%s\" leads back to \"%s\" (a cycle: no "
+                        "version could ever enter)",
+                        env->en_from, env->en_name);
+                break;
+            }
+        }
+    }
+    if (cx.c_fatal) {
+        pl_diags_move(diags, &local);
+        return paved_error_set(cx.c_fatal, "out of memory");
+    }
+    if (local.dl_n > 0) {
+        pl_diags_fail(&local, 0);
+        pl_diags_move(diags, &local);
+        return PAVED_EINVAL;
+    }
+    return 0;
+}
+
 static int
 envset_load_file(void *arg, struct paved_pipeline_diags *diags,
                  const char *path)
@@ -174,7 +221,8 @@ paved_environment_load_dir(paved_environment_set **out,
     *out = NULL;
     /* the same rules for which files count as pipelines_dir has */
     if ((error = paved_environment_set_new(&set)) < 0 ||
-        (error = pl_load_dir(diags, dir, envset_load_file, set)) < 0) {
+        (error = pl_load_dir(diags, dir, envset_load_file, set)) < 0 ||
+        (error = envset_check_from(set, diags)) < 0) {
         paved_environment_set_free(set);
         return error;
     }

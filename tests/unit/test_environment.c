@@ -654,6 +654,80 @@ test_dir(void **state)
     paved_pipeline_diags_dispose(&dl);
 }
 
+/* from: must name another environment of the set, without a cycle */
+static void
+test_from(void **state)
+{
+    static const char *const names[] = {"a.yaml", "b.yaml"};
+    struct paved_pipeline_diags dl = PAVED_PIPELINE_DIAGS_INIT;
+    paved_environment_set *set = NULL;
+    char dir[] = "/tmp/paved-env-XXXXXX", *line;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "a.yaml",
+               "name: staging\nlocal: {listen: 127.0.0.1:8001, "
+               "upstream_port: 9000}\n");
+    write_file(dir, "b.yaml",
+               "name: production\nfrom: staging\nlocal: {listen: "
+               "127.0.0.1:8002, upstream_port: 9010}\n");
+    assert_int_equal(paved_environment_load_dir(&set, &dl, dir), 0);
+    assert_string_equal(
+        paved_environment_from(paved_environment_set_find(set, "production")),
+        "staging");
+    assert_null(
+        paved_environment_from(paved_environment_set_find(set, "staging")));
+    paved_environment_set_free(set);
+
+    write_file(dir, "b.yaml",
+               "name: production\nfrom: stagin\nlocal: {listen: "
+               "127.0.0.1:8002, upstream_port: 9010}\n");
+    assert_int_equal(paved_environment_load_dir(&set, &dl, dir), PAVED_EINVAL);
+    assert_null(set);
+    assert_int_equal(dl.dl_n, 1);
+    assert_int_equal(paved_pipeline_diag_format(&line, &dl.dl_items[0]), 0);
+    assert_non_null(strstr(line, "b.yaml:2:7: from: there is no environment "
+                                 "\"stagin\""));
+    free(line);
+    paved_pipeline_diags_dispose(&dl);
+
+    /* a cycle: nothing could ever enter either */
+    write_file(dir, "a.yaml",
+               "name: staging\nfrom: production\nlocal: {listen: "
+               "127.0.0.1:8001, upstream_port: 9000}\n");
+    write_file(dir, "b.yaml",
+               "name: production\nfrom: staging\nlocal: {listen: "
+               "127.0.0.1:8002, upstream_port: 9010}\n");
+    assert_int_equal(paved_environment_load_dir(&set, &dl, dir), PAVED_EINVAL);
+    assert_int_equal(dl.dl_n, 2);
+    assert_non_null(strstr(dl.dl_items[0].dg_message, "a cycle"));
+    paved_pipeline_diags_dispose(&dl);
+    remove_files(dir, names, sizeof(names) / sizeof(names[0]));
+    rmdir(dir);
+}
+
+/* after the script of sh -c come its own arguments: values like others */
+static void
+test_exec_script_args(void **state)
+{
+    paved_environment *env;
+    const struct paved_env_exec *ex;
+
+    (void)state;
+    env = parse_ok("name: x\ndriver: exec\nexec:\n  deploy: [sh, -c, 'exec "
+                   "./deploy \"$@\"', sh, --artifact, '{{artifact}}', "
+                   "'{{digest}}']\n  rollback: [r, '{{stable_version}}']\n");
+    ex = paved_environment_exec(env);
+    assert_int_equal(ex->ex_deploy.av_argc, 7);
+    assert_string_equal(ex->ex_deploy.av_argv[5], "{{artifact}}");
+    paved_environment_free(env);
+    expect_diag("name: x\ndriver: exec\nexec:\n  deploy: [sh, -ec, \"run "
+                "{{version}}\"]\n  rollback: [r]\n",
+                NAME ":4:21: exec.deploy: a {{placeholder}} inside a shell "
+                     "script is refused (read $PAVED_VERSION and friends from "
+                     "the environment instead)");
+}
+
 static void
 test_load_missing(void **state)
 {
@@ -691,10 +765,16 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped),      cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many),
-        cmocka_unit_test(test_all_reported), cmocka_unit_test(test_dir),
-        cmocka_unit_test(test_load_missing), cmocka_unit_test(test_lint),
+        cmocka_unit_test(test_shipped),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_too_many),
+        cmocka_unit_test(test_all_reported),
+        cmocka_unit_test(test_dir),
+        cmocka_unit_test(test_load_missing),
+        cmocka_unit_test(test_lint),
+        cmocka_unit_test(test_from),
+        cmocka_unit_test(test_exec_script_args),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
