@@ -11,10 +11,15 @@ case "${1:-build}" in
 build) ;;
 # golang-go, python3 and prometheus (promtool): the golden paths' own
 # `make test` and alert rules are checked by the integration suite.
+# nginx-light and prometheus: the local deploy driver and the canary
+# analysis; podman, buildah, runc (named: apt would pick crun, which
+# paved's containers.conf does not use) and docker-registry: images.
 test)  want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl valgrind
-              golang-go python3 prometheus) ;;
+              golang-go python3 prometheus nginx-light
+              podman buildah runc docker-registry) ;;
 bench) want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl valgrind
-              golang-go python3 prometheus
+              golang-go python3 prometheus nginx-light
+              podman buildah runc docker-registry
               wrk webhook procps yamllint time util-linux cookiecutter) ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
