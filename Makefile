@@ -6,7 +6,7 @@ CONFIG     ?= config/paved.yaml
 FUZZ_SECS  ?= 20
 
 .PHONY: all build run test unit valgrind asan integration fuzz bench bench-runs \
-        bench-check bench-create format \
+        bench-check bench-create demo format \
         format-check clean deps deps-test node-deps
 
 all: build
@@ -81,6 +81,12 @@ bench-runs: build
 bench-check: build
 	scripts/deps.sh bench
 	PAVED_BIN=$(CURDIR)/$(BUILD)/paved bench/check/run
+
+# Issue 7's story on one machine: staging on push, a canary to production
+# on a tag, a faulty release rolled back by itself (scripts/demo).
+demo: build
+	@scripts/deps.sh demo
+	PAVED_BIN=$(CURDIR)/$(BUILD)/paved scripts/demo
 
 bench-create: build
 	scripts/deps.sh bench

@@ -54,9 +54,16 @@ struct paved_driver_opts {
                                         <data_dir>/environments/<env> */
     FILE *do_progress; /* one line per action taken; may be NULL */
     /* kubernetes, exec: run commands as printed, not for real (tests and
-     * --dry-run): each argv is written to do_progress */
+     * --dry-run): each argv is written to do_progress. The state is still
+     * kept as if they had run, so that a sequence of calls can be shown:
+     * give a dry run a scratch do_state_dir, never an environment's. */
     bool do_dry_run;
 };
+
+/* A version label every driver can carry: 1 to 128 of A-Z a-z 0-9 . - _
+ * +. The local driver refuses others (they would reach nginx's
+ * configuration); the rollout checks before anything starts. */
+bool paved_driver_version_ok(const char *s);
 
 /* PAVED_EINVAL (bad options), PAVED_EUNAVAILABLE (the driver's tool is
  * missing: "nginx not found; install the nginx-light package"). */

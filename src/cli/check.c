@@ -33,6 +33,7 @@ struct check_args {
     const char *ca_output;      /* write the report here, not stdout */
     const char *ca_report;      /* scan: a Trivy JSON report */
     const char *ca_image;       /* scan: run Trivy on this image */
+    const char *ca_fs;          /* scan: run Trivy on this directory */
     const char *ca_severity;    /* scan: failing severities */
     const char *ca_trivy;       /* scan: the trivy command */
     int ca_ignore_unfixed;
@@ -59,14 +60,16 @@ static void
 scan_usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: paved scan (--report FILE | --image IMAGE) "
+            "usage: paved scan (--report FILE | --image IMAGE | --fs DIR) "
             "[--severity CRITICAL,HIGH]\n"
             "                  [--ignore-unfixed] [--format text|json|sarif] "
             "[--trivy CMD]\n"
             "                  [--annotations FILE] [--output FILE]\n"
             "  --image runs `trivy image --format json --output FILE "
             "IMAGE` (--trivy, or\n"
-            "  PAVED_TRIVY, names the command; default trivy)\n");
+            "  PAVED_TRIVY, names the command; default trivy); --fs runs "
+            "`trivy fs`\n"
+            "  on a directory (a local artifact)\n");
 }
 
 static int
@@ -74,12 +77,12 @@ check_parse(struct check_args *a, int argc, char **argv, const char *cmd)
 {
     static const char *const valued[] = {
         "--format", "--fail-on", "--base",     "--annotations", "--output",
-        "--report", "--image",   "--severity", "--trivy",
+        "--report", "--image",   "--severity", "--trivy",       "--fs",
     };
     const char **slots[] = {
-        &a->ca_format,      &a->ca_fail_on,  &a->ca_base,
-        &a->ca_annotations, &a->ca_output,   &a->ca_report,
-        &a->ca_image,       &a->ca_severity, &a->ca_trivy,
+        &a->ca_format, &a->ca_fail_on, &a->ca_base,  &a->ca_annotations,
+        &a->ca_output, &a->ca_report,  &a->ca_image, &a->ca_severity,
+        &a->ca_trivy,  &a->ca_fs,
     };
     size_t k;
     int i, rc;
@@ -227,7 +230,7 @@ paved_cli_check(int argc, char **argv)
         return PAVED_EXIT_OK;
     }
     if (check_parse(&a, argc, argv, "check") < 0 || a.ca_report != NULL ||
-        a.ca_image != NULL) {
+        a.ca_image != NULL || a.ca_fs != NULL) {
         check_usage(stderr);
         return PAVED_EXIT_USAGE;
     }
@@ -313,12 +316,13 @@ scan_have(const char *cmd)
     return 0;
 }
 
-/* trivy image --format json --output FILE IMAGE, its output to ours;
- * the image name is an argument, never shell text */
+/* trivy image|fs --format json --output FILE TARGET, its output to ours;
+ * the target is an argument, never shell text */
 static int
-scan_run_trivy(const char *trivy, const char *image, const char *report)
+scan_run_trivy(const char *trivy, const char *mode, const char *image,
+               const char *report)
 {
-    char *args[] = {(char *)trivy, "image",       "--format",
+    char *args[] = {(char *)trivy, (char *)mode,  "--format",
                     "json",        "--output",    (char *)report,
                     "--quiet",     (char *)image, NULL};
     pid_t pid;
@@ -341,9 +345,9 @@ scan_run_trivy(const char *trivy, const char *image, const char *report)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return paved_error_set(
             PAVED_ERROR,
-            "%s image %s failed (%s %d): see its output "
+            "%s %s %s failed (%s %d): see its output "
             "above; nothing was judged, so this step fails",
-            trivy, image, WIFEXITED(status) ? "exit status" : "signal",
+            trivy, mode, image, WIFEXITED(status) ? "exit status" : "signal",
             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
     return 0;
 }
@@ -356,7 +360,7 @@ paved_cli_scan(int argc, char **argv)
     struct paved_guard_result r;
     struct check_args a;
     char tmp[] = "/tmp/paved-trivy-XXXXXX", *json = NULL;
-    const char *report, *trivy;
+    const char *report, *trivy, *target;
     size_t len = 0;
     int rc = PAVED_EXIT_FAIL, fd = -1, s;
 
@@ -367,7 +371,7 @@ paved_cli_scan(int argc, char **argv)
         return PAVED_EXIT_OK;
     }
     if (check_parse(&a, argc, argv, "scan") < 0 || a.ca_path != NULL ||
-        (a.ca_report == NULL) == (a.ca_image == NULL)) {
+        (a.ca_report != NULL) + (a.ca_image != NULL) + (a.ca_fs != NULL) != 1) {
         scan_usage(stderr);
         return PAVED_EXIT_USAGE;
     }
@@ -380,7 +384,8 @@ paved_cli_scan(int argc, char **argv)
         return PAVED_EXIT_USAGE;
     }
     report = a.ca_report;
-    if (a.ca_image != NULL) {
+    target = a.ca_image != NULL ? a.ca_image : a.ca_fs;
+    if (target != NULL) {
         trivy = a.ca_trivy != NULL              ? a.ca_trivy
                 : getenv("PAVED_TRIVY") != NULL ? getenv("PAVED_TRIVY")
                                                 : "trivy";
@@ -390,7 +395,8 @@ paved_cli_scan(int argc, char **argv)
         }
         close(fd);
         report = tmp;
-        if (scan_run_trivy(trivy, a.ca_image, tmp) < 0) {
+        if (scan_run_trivy(trivy, a.ca_image != NULL ? "image" : "fs", target,
+                           tmp) < 0) {
             fprintf(stderr, "paved scan: %s\n", paved_error_last());
             goto out;
         }
@@ -401,7 +407,7 @@ paved_cli_scan(int argc, char **argv)
         goto out;
     }
     if (paved_trivy_findings(&r.gr_findings, rep, &gate,
-                             a.ca_image != NULL ? a.ca_image : report) < 0) {
+                             target != NULL ? target : report) < 0) {
         fprintf(stderr, "paved scan: %s\n", paved_error_last());
         goto out;
     }
@@ -429,7 +435,7 @@ paved_cli_scan(int argc, char **argv)
     r.gr_files = 1;
     rc = check_finish(&a, &r, "scan");
 out:
-    if (a.ca_image != NULL)
+    if (a.ca_image != NULL || a.ca_fs != NULL)
         unlink(tmp);
     free(json);
     paved_trivy_free(rep);

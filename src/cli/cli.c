@@ -76,6 +76,20 @@ cli_usage(FILE *fp)
                 "versions, health\n"
                 "  platform [--json]              services, runs this week, "
                 "expiring exceptions\n"
+                "  promote SERVICE --env=E [--version=V]\n"
+                "                                 finish a rollout, or deploy "
+                "a version that passed\n"
+                "  rollback SERVICE --env=E       back to the stable (or the "
+                "previous) version\n"
+                "  approve RUN [--reason=TEXT]    let a run deploy to a "
+                "protected environment\n"
+                "  history SERVICE [--env=E] [--json]\n"
+                "                                 deploys, promotions, "
+                "rollbacks and approvals\n"
+                "  image build|push ...           build or push an image "
+                "(podman, buildah)\n"
+                "  artifact dir SRC --into DIR    a content-addressed "
+                "directory artifact\n"
                 "  config [--config FILE]         print the effective "
                 "configuration\n"
                 "  version                        print the version\n"
@@ -161,6 +175,20 @@ paved_cli_main(int argc, char **argv)
         return paved_cli_status(argc - 1, argv + 1);
     if (strcmp(cmd, "platform") == 0)
         return paved_cli_platform(argc - 1, argv + 1);
+    if (strcmp(cmd, "promote") == 0)
+        return paved_cli_promote(argc - 1, argv + 1);
+    if (strcmp(cmd, "rollback") == 0)
+        return paved_cli_rollback(argc - 1, argv + 1);
+    if (strcmp(cmd, "approve") == 0)
+        return paved_cli_approve(argc - 1, argv + 1);
+    if (strcmp(cmd, "step") == 0)
+        return paved_cli_step(argc - 1, argv + 1);
+    if (strcmp(cmd, "history") == 0)
+        return paved_cli_history(argc - 1, argv + 1);
+    if (strcmp(cmd, "image") == 0)
+        return paved_cli_image(argc - 1, argv + 1);
+    if (strcmp(cmd, "artifact") == 0)
+        return paved_cli_artifact(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0)
         return cli_config(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

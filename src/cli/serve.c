@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "paved/config.h"
+#include "paved/environment.h"
 #include "paved/error.h"
 #include "paved/log.h"
 #include "paved/metrics.h"
@@ -22,6 +23,7 @@
 #include "paved/reporter.h"
 #include "paved/server.h"
 #include "paved/workspace.h"
+#include "paved/rollout.h"
 #include "paved/store.h"
 
 extern char **environ;
@@ -130,6 +132,64 @@ serve_load_pipelines(paved_pipeline_set **out, paved_log *lg,
     return error;
 }
 
+/* Environments, and what a killed paved left behind in them: routing to a
+ * version that no longer runs, a canary nobody drives. Repaired before
+ * any run starts (the requeued run of an interrupted rollout starts it
+ * again). A broken environment file stops the start, like a broken
+ * pipeline: deploying by half a configuration is worse than not. */
+static int
+serve_recover_environments(paved_log *lg, const struct paved_config *cf,
+                           paved_store *store)
+{
+    struct paved_pipeline_diags diags = PAVED_PIPELINE_DIAGS_INIT;
+    paved_environment_set *set = NULL;
+    struct paved_rollout ro;
+    struct stat sb;
+    bool changed = false;
+    char n[32], *line;
+    size_t i;
+    int error;
+
+    if (stat(cf->cf_environments_dir, &sb) < 0 && errno == ENOENT)
+        return 0; /* no delivery configured: nothing to repair */
+    if ((error = paved_environment_load_dir(&set, &diags,
+                                            cf->cf_environments_dir)) < 0) {
+        for (i = 0; i < diags.dl_n; i++) {
+            if (paved_pipeline_diag_format(&line, &diags.dl_items[i]) < 0)
+                continue;
+            paved_log_kv(lg, PAVED_LOG_ERROR, "invalid environment", "error",
+                         line, NULL);
+            free(line);
+        }
+        if (diags.dl_n == 0)
+            paved_log_kv(lg, PAVED_LOG_ERROR, "invalid environment", "error",
+                         paved_error_last(), NULL);
+        paved_log_kv(lg, PAVED_LOG_ERROR, "cannot start", "fix",
+                     "correct the environments (paved lint --environments "
+                     "DIR shows every error)",
+                     NULL);
+        paved_pipeline_diags_dispose(&diags);
+        return error;
+    }
+    paved_pipeline_diags_dispose(&diags);
+    memset(&ro, 0, sizeof(ro));
+    ro.ro_store = store;
+    ro.ro_envs = set;
+    ro.ro_data_dir = cf->cf_data_dir;
+    ro.ro_actor = "paved (restart)";
+    if ((error = paved_rollout_recover(&ro, &changed)) < 0)
+        /* a driver that cannot run (nginx missing) must not keep webhooks
+         * out: said loudly, and the delivery steps fail with the reason */
+        paved_log_kv(lg, PAVED_LOG_ERROR, "environments not repaired", "error",
+                     paved_error_last(), NULL);
+    snprintf(n, sizeof(n), "%zu", paved_environment_set_count(set));
+    paved_log_kv(lg, PAVED_LOG_INFO, "environments loaded", "count", n,
+                 "environments_dir", cf->cf_environments_dir, "repaired",
+                 changed ? "yes" : "no", NULL);
+    paved_environment_set_free(set);
+    return 0;
+}
+
 static void
 serve_warn_unsigned(paved_log *lg, const struct paved_config *cf)
 {
@@ -215,6 +275,8 @@ paved_cli_serve(int argc, char **argv)
                      paved_error_last(), NULL);
         goto out;
     }
+    if (serve_recover_environments(sv.sv_log, cf, store) < 0)
+        goto out;
     if ((sv.sv_base = event_base_new()) == NULL) {
         paved_log_kv(sv.sv_log, PAVED_LOG_ERROR, "cannot start", "error",
                      "event_base_new failed", NULL);

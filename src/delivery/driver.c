@@ -306,9 +306,6 @@ driver_state_save(paved_driver *d, const char *service, json_t *st)
     char *text;
     int error;
 
-    /* a dry run printed commands and ran none: nothing changed to record */
-    if (d->d_dry_run)
-        return 0;
     if ((error = driver_state_path(path, sizeof(path), d, service, "")) < 0)
         return error;
     text = json_dumps(st, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -473,6 +470,22 @@ driver_dispatch(paved_driver *d, enum driver_step step, const char *service,
     }
     json_decref(st);
     return error;
+}
+
+/* A version label goes into nginx's configuration, Prometheus labels and
+ * process environments: a tag name may hold quotes, braces or semicolons
+ * (git allows them), none of which is safe in all of those. */
+bool
+paved_driver_version_ok(const char *s)
+{
+    size_t n = 0;
+
+    for (; s != NULL && s[n] != '\0'; n++)
+        if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+              (s[n] >= '0' && s[n] <= '9') || s[n] == '.' || s[n] == '-' ||
+              s[n] == '_' || s[n] == '+'))
+            return false;
+    return n > 0 && n <= 128;
 }
 
 int

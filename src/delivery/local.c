@@ -672,6 +672,31 @@ local_conf_servers(struct paved_buf *b, json_t *st)
     return n;
 }
 
+/* Which version answered, as a response header: the upstream address
+ * mapped to the version's label (labels are checked by driver.c: no
+ * quote or brace can reach this text). For people and tests looking at
+ * a canary from outside. */
+static void
+local_conf_versions(struct paved_buf *b, struct local_all *a)
+{
+    size_t i, k;
+
+    paved_buf_puts(b, "    map $upstream_addr $paved_version {\n"
+                      "        default \"\";\n");
+    for (i = 0; i < a->la_n; i++) {
+        const char *track[] = {"stable", "candidate"};
+        for (k = 0; k < 2; k++) {
+            json_t *v = json_object_get(a->la_sts[i], track[k]);
+            const char *label =
+                json_string_value(json_object_get(v, "version"));
+            if (label != NULL && local_version_runs(v))
+                paved_buf_printf(b, "        \"127.0.0.1:%u\" \"%s\";\n",
+                                 local_json_port(v), label);
+        }
+    }
+    paved_buf_puts(b, "    }\n");
+}
+
 static void
 local_conf_generation(struct paved_buf *b, unsigned long gen)
 {
@@ -719,6 +744,7 @@ local_render_conf(struct paved_buf *b, paved_driver *d, struct local_all *a,
                      "    proxy_connect_timeout 5s;\n",
                      lo->lo_dir, lo->lo_dir, lo->lo_dir, lo->lo_dir, lo->lo_dir,
                      lo->lo_dir, lo->lo_dir, lo->lo_dir);
+    local_conf_versions(b, a);
     for (i = 0; i < a->la_n; i++) {
         paved_buf_clear(&ups);
         if (local_conf_servers(&ups, a->la_sts[i]) > 0)
@@ -742,6 +768,8 @@ local_render_conf(struct paved_buf *b, paved_driver *d, struct local_all *a,
                              "            proxy_set_header Host $host;\n"
                              "            proxy_set_header X-Forwarded-For "
                              "$proxy_add_x_forwarded_for;\n"
+                             "            add_header X-Paved-Version "
+                             "$paved_version always;\n"
                              "        }\n",
                              a->la_names[i]);
         else
@@ -1341,6 +1369,12 @@ local_start(paved_driver *d, json_t *st, const struct paved_version *v)
                                "%s: %s)",
                                v->v_service, v->v_version, v->v_kind,
                                v->v_artifact);
+    if (!paved_driver_version_ok(v->v_version))
+        return paved_error_set(PAVED_EINVAL,
+                               "version \"%.64s\" cannot be deployed: a "
+                               "version is 1 to 128 of A-Z a-z 0-9 . - _ + "
+                               "(name the tag so)",
+                               v->v_version);
     if (json_object_get(st, "stable") == NULL &&
         (error = local_set(st, "stable", NULL)) < 0)
         return error;

@@ -17,10 +17,16 @@
 
 /* Built-in step kinds (`uses:`) and the `with:` parameters each takes;
  * the executor (src/sched/builtin.c) runs them. */
-static const char *const pl_kinds[] = {"guardrails", "scan", NULL};
+static const char *const pl_kinds[] = {"guardrails", "scan",    "build-image",
+                                       "push-image", "deploy",  "canary",
+                                       "smoke",      "promote", NULL};
 static const char *const with_guardrails[] = {"fail_on", "production"};
-static const char *const with_scan[] = {"image", "report", "severity",
-                                        "ignore_unfixed", "trivy"};
+static const char *const with_scan[] = {"image",    "path",           "report",
+                                        "severity", "ignore_unfixed", "trivy"};
+static const char *const with_build_image[] = {
+    "format", "path", "start", "dockerfile", "image", "tool", "service"};
+static const char *const with_push_image[] = {"tool", "tls_verify", "service"};
+static const char *const with_rollout[] = {"environment", "service"};
 
 static const char *const top_keys[] = {
     "name",        "on",         "repos",         "env",   "secrets",
@@ -724,6 +730,15 @@ parse_with(struct pl_ctx *cx, struct pl_step *st, const struct ynode *v)
     } else if (strcmp(st->s_pub.st_uses, "scan") == 0) {
         keys = with_scan;
         nkeys = NELEM(with_scan);
+    } else if (strcmp(st->s_pub.st_uses, "build-image") == 0) {
+        keys = with_build_image;
+        nkeys = NELEM(with_build_image);
+    } else if (strcmp(st->s_pub.st_uses, "push-image") == 0) {
+        keys = with_push_image;
+        nkeys = NELEM(with_push_image);
+    } else {
+        keys = with_rollout; /* deploy canary smoke promote */
+        nkeys = NELEM(with_rollout);
     }
     if (!want_map(cx, v, what))
         return;

@@ -35,8 +35,10 @@ static const char builtin_scan[] =
     "  set -- \"$@\" --report \"$PAVED_WITH_REPORT\"\n"
     "elif [ -n \"${PAVED_WITH_IMAGE:-}\" ]; then\n"
     "  set -- \"$@\" --image \"$PAVED_WITH_IMAGE\"\n"
+    "elif [ -n \"${PAVED_WITH_PATH:-}\" ]; then\n"
+    "  set -- \"$@\" --fs \"$PAVED_WITH_PATH\"\n"
     "else\n"
-    "  echo 'scan: give with: image or with: report' >&2\n"
+    "  echo 'scan: give with: image, path or report' >&2\n"
     "  exit 2\n"
     "fi\n"
     "if [ -n \"${PAVED_WITH_SEVERITY:-}\" ]; then\n"
@@ -50,11 +52,22 @@ static const char builtin_scan[] =
     "esac\n"
     "exec \"$PAVED_EXE\" \"$@\"\n";
 
+/* the delivery steps read their parameters (PAVED_WITH_*, PAVED_SHA...)
+ * from the environment themselves: docs/delivery.md */
+static const char builtin_step[] = "exec \"$PAVED_EXE\" step \"$PAVED_KIND\"\n";
+
 const char *
 sched_builtin_script(const char *kind)
 {
+    static const char *const delivery[] = {
+        "build-image", "push-image", "deploy", "canary", "smoke", "promote"};
+    size_t i;
+
     if (kind == NULL)
         return NULL;
+    for (i = 0; i < sizeof(delivery) / sizeof(delivery[0]); i++)
+        if (strcmp(kind, delivery[i]) == 0)
+            return builtin_step;
     if (strcmp(kind, "guardrails") == 0)
         return builtin_guardrails;
     if (strcmp(kind, "scan") == 0)

@@ -1,6 +1,7 @@
 /* What a finished run's check run shows besides its state, when paved
  * reports as a GitHub App: a summary table of the steps, the tail of each
- * failed step's log, and the annotations steps wrote to $PAVED_ANNOTATIONS.
+ * failed step's log, what steps wrote to $PAVED_SUMMARY (markdown: a
+ * canary's verdict) and the annotations steps wrote to $PAVED_ANNOTATIONS.
  * Logs are read as written, so secrets are already masked in them. The
  * reads are small and bounded (a log's last 16 KiB, an annotation file's
  * first MiB) and happen once, when the run ends. Never fails the run: what
@@ -22,6 +23,7 @@
 #define OUTPUT_TAIL_BYTES (16 * 1024)
 #define OUTPUT_TAIL_LINES 40
 #define OUTPUT_ANNOTATIONS_BYTES (1024 * 1024)
+#define OUTPUT_SUMMARY_BYTES (32 * 1024)
 #define OUTPUT_TEXT_MAX (PAVED_FORGEAPI_CHECK_TEXT_MAX * 4)
 
 static const char *
@@ -126,6 +128,28 @@ output_tail(struct paved_buf *b, const char *path)
     }
 }
 
+/* A step's summary file, as written (at most OUTPUT_SUMMARY_BYTES). */
+static void
+output_summary_file(struct paved_buf *b, const struct sched_step *st,
+                    const char *path)
+{
+    char buf[OUTPUT_SUMMARY_BYTES];
+    ssize_t n;
+    int fd;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return;
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n <= 0)
+        return;
+    (void)paved_buf_puts(b, "### ");
+    output_cell(b, st->ss_rec.sr_name);
+    (void)paved_buf_puts(b, "\n\n");
+    (void)paved_buf_put(b, buf, (size_t)n);
+    (void)paved_buf_puts(b, n > 0 && buf[n - 1] == '\n' ? "\n" : "\n\n");
+}
+
 char *
 sched_output_text(const struct sched_run *r)
 {
@@ -134,6 +158,15 @@ sched_output_text(const struct sched_run *r)
     char *log;
 
     paved_buf_init(&b, OUTPUT_TEXT_MAX);
+    /* what steps wrote to $PAVED_SUMMARY (a canary's verdict), first:
+     * when the text is cut, the end goes */
+    for (i = 0; i < r->r_nsteps; i++) {
+        const struct sched_step *st = &r->r_steps[i];
+        char *path = sched_step_file(st, "summary");
+        if (path != NULL)
+            output_summary_file(&b, st, path);
+        free(path);
+    }
     for (i = 0; i < r->r_nsteps; i++) {
         const struct sched_step *st = &r->r_steps[i];
         enum paved_run_state state = st->ss_rec.sr_state;

@@ -6,12 +6,14 @@
  * passed on: it holds paved's own secrets. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "paved/config.h"
 #include "paved/error.h"
 #include "sched/sched_int.h"
 
@@ -71,6 +73,29 @@ env_set(struct envb *e, const char *key, const char *value)
     }
     e->e_items[e->e_n++] = item;
     e->e_items[e->e_n] = NULL;
+}
+
+/* A path of the daemon's configuration, made absolute: a step runs in
+ * its workspace, where a relative one means something else. A path that
+ * does not exist yet is joined to the daemon's directory. */
+static void
+env_set_path(struct envb *e, const char *key, const char *path)
+{
+    char buf[PATH_MAX], cwd[PATH_MAX];
+
+    if (path == NULL)
+        return;
+    if (path[0] == '/' || realpath(path, buf) == NULL) {
+        if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL &&
+            (size_t)snprintf(buf, sizeof(buf), "%s/%s", cwd, path) <
+                sizeof(buf)) {
+            env_set(e, key, buf);
+            return;
+        }
+        env_set(e, key, path);
+        return;
+    }
+    env_set(e, key, buf);
 }
 
 void
@@ -146,9 +171,23 @@ sched_step_env(char ***out, const struct sched_run *r,
         e.e_failed = 1;
     env_set(&e, "PAVED_ANNOTATIONS", annotations);
     free(annotations);
-    /* a built-in step: paved itself, and its with: parameters */
+    /* markdown a step wants on the check run (docs/reporting.md) */
+    if ((annotations = sched_step_file(st, "summary")) == NULL)
+        e.e_failed = 1;
+    env_set(&e, "PAVED_SUMMARY", annotations);
+    free(annotations);
+    /* a built-in step: paved itself, and its with: parameters; the
+     * delivery steps open the store and environments themselves, from
+     * a workspace, so they get absolute paths */
     if (st->ss_def->st_uses != NULL) {
+        const struct paved_config *cf = s->s_deps.sd_config;
         env_set(&e, "PAVED_EXE", s->s_exe);
+        env_set(&e, "PAVED_KIND", st->ss_def->st_uses);
+        if (cf != NULL) {
+            env_set_path(&e, "PAVED_DATA_DIR", cf->cf_data_dir);
+            env_set_path(&e, "PAVED_ENVIRONMENTS_DIR", cf->cf_environments_dir);
+            env_set(&e, "PAVED_STORE", cf->cf_store);
+        }
         for (i = 0; i < st->ss_def->st_nwith; i++) {
             char key[96];
             size_t k;

@@ -572,13 +572,20 @@ test_shipped_service(void **state)
     ev.ev_branch = "feature";
     assert_int_equal(paved_pipeline_match(pl, &ev, NULL, 0, &why), 0);
     assert_string_equal(why, "branch not in on.push.branches");
+    /* a tag builds nothing: it promotes what passed staging */
     ev.ev_kind = PAVED_EVENT_TAG;
     ev.ev_branch = NULL;
     ev.ev_tag = "v1.2.0";
     assert_int_equal(paved_pipeline_match(pl, &ev, NULL, 0, &why), 1);
     assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 0);
-    i = paved_pipeline_step_index(pl, "promote");
+    i = paved_pipeline_step_index(pl, "canary-production");
     assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 1);
+    i = paved_pipeline_step_index(pl, "promote-production");
+    assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 1);
+    i = paved_pipeline_step_index(pl, "build");
+    assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 0);
+    i = paved_pipeline_step_index(pl, "artifact");
+    assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 0);
     ev.ev_kind = PAVED_EVENT_PULL_REQUEST;
     ev.ev_tag = NULL;
     ev.ev_action = "opened";
@@ -586,15 +593,15 @@ test_shipped_service(void **state)
     ev.ev_pr_number = 7;
     assert_int_equal(paved_pipeline_match(pl, &ev, NULL, 0, &why), 1);
     assert_null(paved_pipeline_environment(&ev));
-    i = paved_pipeline_step_index(pl, "push");
+    i = paved_pipeline_step_index(pl, "deploy-staging");
     assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 0);
-    /* a pull request gets build, test and guardrails; no image */
+    /* a pull request gets build, test and guardrails; no artifact */
     i = paved_pipeline_step_index(pl, "guardrails");
     assert_true(i >= 0);
     assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 1);
     i = paved_pipeline_step_index(pl, "test");
     assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 1);
-    i = paved_pipeline_step_index(pl, "image");
+    i = paved_pipeline_step_index(pl, "artifact");
     assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 0);
     i = paved_pipeline_step_index(pl, "scan");
     assert_int_equal(paved_pipeline_eval_if(pl, (size_t)i, &ev), 0);
