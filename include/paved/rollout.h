@@ -31,6 +31,10 @@ struct paved_rollout {
     int64_t ro_run_id;            /* 0: not from a run (the CLI) */
     unsigned ro_poll_ms;          /* approvals are looked for this often;
                                      0 = 1000 */
+    int ro_stop_fd;               /* readable: stop (a signalfd for SIGTERM:
+                                     the step was cancelled); 0 or less:
+                                     none. A canary stopped so is rolled
+                                     back. */
 };
 
 /* What to deploy: the artifact a commit built, under a version label. */

@@ -654,8 +654,10 @@ api_outbox_route(struct paved_buf *body, int *status,
 }
 
 /* ---- the service catalog: /api/v1/services, /api/v1/platform ----------
- * Reads only. Health and "deployed" are derived from runs until issue 7's
- * deployments record them. */
+ * Reads only. "deployed" is the stable version the audit log records
+ * (the newest promotion, or a rollback that restored an older version);
+ * for a service that never went through the delivery steps, the newest
+ * successful run of the environment. Health is the newest run's. */
 
 #define API_EXC_WINDOW_DAYS 14
 #define API_POLICY_MAX (256 * 1024)
@@ -811,13 +813,62 @@ api_health(const struct paved_run *latest)
     }
 }
 
+/* The stable version of service in env by the audit log: the newest
+ * promotion, or a rollback that restored an older version (its detail
+ * says "restored"). NULL when the log has none. */
+static struct paved_deploy_rec *
+api_stable_rec(paved_store *st, const char *service, const char *env)
+{
+    struct paved_deploy_filter f;
+    struct paved_deploy_rec **list = NULL, *found = NULL;
+    size_t n = 0, i;
+
+    memset(&f, 0, sizeof(f));
+    f.df_service = service;
+    f.df_env = env;
+    f.df_result = "ok";
+    f.df_limit = 200;
+    if (paved_store_deploy_list(&list, &n, st, &f) < 0)
+        return NULL;
+    for (i = 0; i < n && found == NULL; i++)
+        if (strcmp(list[i]->dr_action, "promote") == 0 ||
+            (strcmp(list[i]->dr_action, "rollback") == 0 &&
+             list[i]->dr_detail != NULL &&
+             strstr(list[i]->dr_detail, "\"restored\"") != NULL)) {
+            found = list[i];
+            list[i] = NULL;
+        }
+    paved_deploy_list_free(list, n);
+    return found;
+}
+
+static int
+api_deployed_rec(struct paved_buf *b, const struct paved_deploy_rec *r)
+{
+    int error;
+
+    if ((error = paved_buf_puts(b, ",\"deployed\":{\"version\":")) < 0 ||
+        (error = paved_buf_put_json_string(
+             b, r->dr_version != NULL ? r->dr_version : "")) < 0 ||
+        (error = paved_buf_printf(b, ",\"run\":%lld",
+                                  (long long)r->dr_run_id)) < 0 ||
+        (error = api_put_str(b, "sha", r->dr_sha)) < 0 ||
+        (error = api_put_str(b, "digest", r->dr_digest)) < 0 ||
+        (error = api_put_str(b, "artifact", r->dr_artifact)) < 0 ||
+        (error = api_put_time(b, "since", r->dr_created_ms)) < 0 ||
+        (error = api_put_str(b, "source", "deployments")) < 0)
+        return error;
+    return paved_buf_putc(b, '}');
+}
+
 /* One environment of a service (env NULL: pull requests, which deploy
  * nothing: no "deployed", no health). */
 static int
-api_service_env(struct paved_buf *b, paved_store *st, const char *repo,
-                const char *env)
+api_service_env(struct paved_buf *b, paved_store *st, const char *name,
+                const char *repo, const char *env)
 {
     struct paved_run *latest = NULL, *ok = NULL;
+    struct paved_deploy_rec *stable = NULL;
     char version[256];
     int error = 0;
 
@@ -837,7 +888,10 @@ api_service_env(struct paved_buf *b, paved_store *st, const char *repo,
         error = paved_buf_puts(b, ",\"deployed\":null,\"health\":null}");
         goto out;
     }
-    if (ok != NULL) {
+    if (name != NULL && (stable = api_stable_rec(st, name, env)) != NULL) {
+        if ((error = api_deployed_rec(b, stable)) < 0)
+            goto out;
+    } else if (ok != NULL) {
         api_run_version(version, sizeof(version), ok);
         if ((error = paved_buf_puts(b, ",\"deployed\":{\"version\":")) < 0 ||
             (error = paved_buf_put_json_string(b, version)) < 0 ||
@@ -846,6 +900,7 @@ api_service_env(struct paved_buf *b, paved_store *st, const char *repo,
             (error = api_put_str(b, "sha", ok->ru_sha)) < 0 ||
             (error = api_put_str(b, "ref", ok->ru_ref)) < 0 ||
             (error = api_put_time(b, "finished_at", ok->ru_finished_ms)) < 0 ||
+            (error = api_put_str(b, "source", "runs")) < 0 ||
             (error = paved_buf_putc(b, '}')) < 0)
             goto out;
     } else if ((error = paved_buf_puts(b, ",\"deployed\":null")) < 0) {
@@ -853,6 +908,7 @@ api_service_env(struct paved_buf *b, paved_store *st, const char *repo,
     }
     error = paved_buf_printf(b, ",\"health\":\"%s\"}", api_health(latest));
 out:
+    paved_deploy_rec_free(stable);
     paved_run_free(latest);
     paved_run_free(ok);
     return error;
@@ -884,8 +940,8 @@ api_service_one(struct paved_buf *body, int *status,
     /* staging, production, then pull requests (no environment) */
     for (i = 0; i < 3; i++)
         if ((i > 0 && (error = paved_buf_putc(body, ',')) < 0) ||
-            (error =
-                 api_service_env(body, ctx->ac_store, s->sv_repo, envs[i])) < 0)
+            (error = api_service_env(body, ctx->ac_store, s->sv_name,
+                                     s->sv_repo, envs[i])) < 0)
             goto out;
     error = paved_buf_puts(body, "]}\n");
 out:

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -394,7 +395,8 @@ paved_cli_step(int argc, char **argv)
     const char *env, *repo, *sha, *run;
     char service[256], msg[1024];
     struct dctx c;
-    int error = 0;
+    sigset_t stop;
+    int error = 0, stop_fd = -1;
 
     if (kind == NULL || argc != 2) {
         fprintf(stderr,
@@ -411,6 +413,14 @@ paved_cli_step(int argc, char **argv)
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() == 1)
         return PAVED_EXIT_FAIL;
+    /* a cancelled step gets SIGTERM (then SIGKILL after step_kill_grace):
+     * taken as a stop request, so that a canary rolls back instead of
+     * being left at a weight nobody drives */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &stop, NULL) == 0)
+        stop_fd = signalfd(-1, &stop, SFD_CLOEXEC);
     repo = step_env("PAVED_REPO");
     sha = step_env("PAVED_SHA");
     run = step_env("PAVED_RUN_ID");
@@ -429,6 +439,7 @@ paved_cli_step(int argc, char **argv)
         return PAVED_EXIT_FAIL;
     }
     c.dc_ro.ro_run_id = run != NULL ? strtoll(run, NULL, 10) : 0;
+    c.dc_ro.ro_stop_fd = stop_fd;
     snprintf(c.dc_actor, sizeof(c.dc_actor), "paved (run %s, %s)",
              run != NULL ? run : "?",
              step_env("PAVED_ACTOR") != NULL ? step_env("PAVED_ACTOR")
@@ -463,5 +474,7 @@ paved_cli_step(int argc, char **argv)
     }
     step_write_summary(&c);
     dctx_close(&c);
+    if (stop_fd >= 0)
+        close(stop_fd);
     return error < 0 ? PAVED_EXIT_FAIL : PAVED_EXIT_OK;
 }

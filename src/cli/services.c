@@ -267,8 +267,10 @@ paved_cli_status(int argc, char **argv)
     {
         svc_env_line(e);
     }
-    printf("\nhealth and deployed versions come from runs (newest run; "
-           "newest successful run)\n");
+    printf("\nhealth comes from the newest run; the deployed version from "
+           "the delivery audit log\n(paved history %s), else from the newest "
+           "successful run\n",
+           cli_str(json_object_get(doc, "service"), "name"));
 out:
     json_decref(doc);
     paved_buf_dispose(&body);

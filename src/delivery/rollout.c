@@ -4,6 +4,7 @@
  * through the driver, then record; a failure to record fails the
  * operation, because an unrecorded deploy is one nobody can audit. */
 #include <errno.h>
+#include <poll.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,7 +40,7 @@ ro_say(struct paved_rollout *ro, const char *fmt, ...)
 }
 
 static void
-ro_sleep_ms(unsigned ms)
+ro_nap_ms(unsigned ms)
 {
     struct timespec ts;
 
@@ -47,6 +48,26 @@ ro_sleep_ms(unsigned ms)
     ts.tv_nsec = (long)(ms % 1000) * 1000000L;
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
+}
+
+/* Waits ms, or less when ro_stop_fd becomes readable: 1 then (asked to
+ * stop), else 0. */
+static int
+ro_sleep_ms(struct paved_rollout *ro, unsigned ms)
+{
+    struct pollfd p;
+    int rc;
+
+    if (ro->ro_stop_fd <= 0) {
+        ro_nap_ms(ms);
+        return 0;
+    }
+    p.fd = ro->ro_stop_fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    while ((rc = poll(&p, 1, (int)ms)) < 0 && errno == EINTR)
+        ;
+    return rc > 0;
 }
 
 void
@@ -159,6 +180,37 @@ ro_state(struct paved_driver_state *s, paved_driver *d, const char *service)
     return error;
 }
 
+/* The repository of the version with this digest, from the row of its
+ * deploy: the driver's state does not keep it, and a promote row without
+ * it is one a rollback can never return to (ro_previous needs repo and
+ * sha to find the artifact). *out NULL when no row names one; free(). */
+static int
+ro_repo_of(char **out, struct paved_rollout *ro, const char *service,
+           const char *digest)
+{
+    struct paved_deploy_filter f;
+    struct paved_deploy_rec **list = NULL;
+    size_t n = 0;
+    int error;
+
+    *out = NULL;
+    if (digest == NULL)
+        return 0;
+    memset(&f, 0, sizeof(f));
+    f.df_service = service;
+    f.df_action = "deploy";
+    f.df_result = "started";
+    f.df_digest = digest;
+    f.df_limit = 1;
+    if ((error = paved_store_deploy_list(&list, &n, ro->ro_store, &f)) < 0)
+        return error;
+    if (n > 0 && list[0]->dr_repo != NULL &&
+        (*out = strdup(list[0]->dr_repo)) == NULL)
+        error = paved_error_set(PAVED_ENOMEM, "out of memory");
+    paved_deploy_list_free(list, n);
+    return error;
+}
+
 int
 paved_rollout_artifact(struct paved_artifact **out, struct paved_rollout *ro,
                        const char *envname, const char *repo, const char *sha)
@@ -265,7 +317,12 @@ ro_wait_approval(struct paved_rollout *ro, const char *env, const char *service,
             paved_deploy_list_free(list, n);
             return 0;
         }
-        ro_sleep_ms(ro->ro_poll_ms != 0 ? ro->ro_poll_ms : ROLLOUT_POLL_MS);
+        paved_deploy_list_free(list, n); /* allocated with no rows too */
+        if (ro_sleep_ms(ro,
+                        ro->ro_poll_ms != 0 ? ro->ro_poll_ms : ROLLOUT_POLL_MS))
+            return paved_error_set(PAVED_ERROR,
+                                   "stopped while waiting for an approval; "
+                                   "nothing was deployed");
     }
 }
 
@@ -277,6 +334,7 @@ ro_clear_candidate(struct paved_rollout *ro, paved_driver *d, const char *env,
 {
     struct paved_driver_state s;
     struct ro_what w;
+    char *repo = NULL;
     int error;
 
     if ((error = ro_state(&s, d, service)) < 0)
@@ -293,12 +351,16 @@ ro_clear_candidate(struct paved_rollout *ro, paved_driver *d, const char *env,
                "%s %s, left in flight with no stable version beside it, "
                "is kept as the stable one: %s",
                service, s.ds_candidate_version, why);
-        if ((error = paved_driver_route(d, service, 100)) == 0 &&
-            (error = paved_driver_promote(d, service)) == 0)
+        if ((error = ro_repo_of(&repo, ro, service, w.w_digest)) == 0 &&
+            (error = paved_driver_route(d, service, 100)) == 0 &&
+            (error = paved_driver_promote(d, service)) == 0) {
+            w.w_repo = repo;
             error = ro_record(ro, service, env, "promote", "ok", &w,
                               "the only version running, left by an "
                               "unfinished rollout",
                               NULL);
+        }
+        free(repo);
         paved_driver_state_dispose(&s);
         return error;
     }
@@ -454,7 +516,10 @@ ro_wait_scraped(struct paved_rollout *ro, const paved_environment *env,
                    t->rt_version);
             return 0;
         }
-        ro_sleep_ms(ROLLOUT_SCRAPE_POLL_MS);
+        if (ro_sleep_ms(ro, ROLLOUT_SCRAPE_POLL_MS))
+            return paved_error_set(PAVED_ERROR, "stopped (the step was "
+                                                "cancelled) before the first "
+                                                "canary step");
     }
     return paved_error_set(PAVED_ERROR,
                            "Prometheus at %s does not scrape %s %s after %us "
@@ -604,9 +669,15 @@ paved_rollout_deploy(struct paved_rollout *ro,
             goto out;
         paved_driver_close(d);
         d = NULL;
-        ro_sleep_ms(cn->cn_interval * 1000u);
-        if ((error = ro_analyse(ro, env, t, &w, s.ds_stable_version, weight,
-                                &failures, &why, &detail)) < 0)
+        if (ro_sleep_ms(ro, cn->cn_interval * 1000u)) {
+            /* cancelled: a canary nobody drives must not stay */
+            if ((why = strdup("the canary step was stopped (cancelled or "
+                              "timed out) at a weight")) == NULL)
+                error = paved_error_set(PAVED_ENOMEM, "out of memory");
+            else
+                error = 0;
+        } else if ((error = ro_analyse(ro, env, t, &w, s.ds_stable_version,
+                                       weight, &failures, &why, &detail)) < 0)
             goto out;
         if (error == 0) { /* roll back */
             if ((error = ro_driver(&d, ro, env)) == 0 &&
@@ -804,6 +875,7 @@ paved_rollout_promote(struct paved_rollout *ro, const char *envname,
     struct paved_driver_state s;
     paved_driver *d = NULL;
     struct ro_what w;
+    char *repo = NULL;
     size_t nsmoke;
     bool passed = true;
     int error;
@@ -842,13 +914,16 @@ paved_rollout_promote(struct paved_rollout *ro, const char *envname,
     ro_say(ro, "promoting %s %s in %s%s%s", service, w.w_version, envname,
            s.ds_stable_version != NULL ? "; stopping " : "",
            s.ds_stable_version != NULL ? s.ds_stable_version : "");
-    if ((error = paved_driver_promote(d, service)) < 0)
+    if ((error = ro_repo_of(&repo, ro, service, w.w_digest)) < 0 ||
+        (error = paved_driver_promote(d, service)) < 0)
         goto out;
+    w.w_repo = repo;
     error = ro_record(ro, service, envname, "promote", "ok", &w,
                       reason != NULL ? reason : "passed its checks", NULL);
     ro_summary_line(ro, "\nPromoted %s: it is the stable version of %s.",
                     w.w_version, envname);
 out:
+    free(repo);
     paved_driver_state_dispose(&s);
     paved_driver_close(d);
     return error;
@@ -956,7 +1031,18 @@ paved_rollout_rollback(struct paved_rollout *ro, const char *envname,
         (error = paved_driver_route(d, service, 100)) < 0 ||
         (error = paved_driver_promote(d, service)) < 0)
         goto out;
-    error = ro_record(ro, service, envname, "rollback", "ok", &w, why, NULL);
+    {
+        /* "restored": this row names the version that serves now (the
+         * catalog's "deployed" reads it), unlike a canary's rollback,
+         * which names the version rolled back */
+        json_t *js = json_pack("{s:b,s:s}", "restored", 1, "replaced",
+                               s.ds_stable_version);
+        char *detail = js != NULL ? json_dumps(js, JSON_COMPACT) : NULL;
+        json_decref(js);
+        error =
+            ro_record(ro, service, envname, "rollback", "ok", &w, why, detail);
+        free(detail);
+    }
 out:
     paved_artifact_free(a);
     paved_deploy_rec_free(prev);

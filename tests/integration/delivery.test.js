@@ -17,7 +17,8 @@
 //   - a protected environment waits for `paved approve`;
 //   - kill -9 of paved in the middle of a canary, then a restart: the
 //     rollout is rolled back and started again by the requeued run, and
-//     nginx never routes to a version that is not running.
+//     nginx never routes to a version that is not running;
+//   - a canary whose run is cancelled is rolled back, not left behind.
 // No timed assertions: every wait is for a state, with a generous limit.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -29,7 +30,7 @@ import { markFailed, pavedBin } from './lib/daemon.js';
 import { freePort } from './lib/git.js';
 import { request, sleep } from './lib/http.js';
 import {
-    getRun, pushPayload, deliver, repoRoot, scenario, stepOf,
+    cli, getRun, pushPayload, deliver, repoRoot, scenario, stepOf,
     waitFor, waitRuns, waitDone,
 } from './lib/runs.js';
 
@@ -485,7 +486,8 @@ test('delivery: a protected environment waits for paved approve',
         });
     });
 
-test('delivery: kill -9 of paved in the middle of a canary, then a restart',
+test('delivery: kill -9 of paved in the middle of a canary, then a '
+    + 'restart; a cancelled canary',
     { ...T, ...skip }, async (t) => {
         await world(t, { interval: '4s' }, async (w) => {
             const { o } = w;
@@ -532,5 +534,36 @@ test('delivery: kill -9 of paved in the middle of a canary, then a restart',
             assert.equal(st.candidate ?? null, null);
             assert.equal(st.stable.version, 'v2.0.0');
             process.kill(st.stable.pid, 0);
+
+            // a canary whose run is cancelled is rolled back, not left at
+            // a weight nobody drives
+            const sha3 = w.repo.commit({ NOTES: 'v3\n' }, 'service v3');
+            await expectRun(w, await pushRef(w, 'refs/heads/main'),
+                'success');
+            const t3 = w.repo.push('refs/tags/v3.0.0', sha3);
+            await deliver(w.d, 'push', pushPayload({ repo: w.repo.fullName,
+                ref: 'refs/tags/v3.0.0', before: t3.before, after: t3.after,
+                cloneUrl: w.repo.fileUrl }));
+            const traffic3 = load(o.prodListen);
+            const [run3] = await waitRuns(w.d, { sha: sha3 }, 1,
+                (r) => r.ref === 'refs/tags/v3.0.0');
+            await waitFor('the v3 canary started', async () =>
+                (await history(w, 'checkout', 'production')).some((x) =>
+                    x.run_id === run3.id && x.action === 'deploy'
+                    && x.result === 'started'));
+            // wherever the step is now (waiting for Prometheus, at a
+            // weight), a cancel must leave nothing in flight
+            await sleep(1500);
+            const c = cli(w.d, ['cancel', String(run3.id)]);
+            assert.equal(c.status, 0, c.stderr);
+            const ended = await waitDone(w.d, run3.id);
+            await traffic3.stop();
+            assert.deepEqual(traffic3.errors, []);
+            assert.equal(ended.state, 'cancelled');
+            const h3 = await history(w, 'checkout', 'production');
+            assert.ok(h3.some((x) => x.run_id === run3.id
+                && x.action === 'rollback' && /stopped/.test(x.reason)),
+            JSON.stringify(h3, null, 1));
+            assert.deepEqual(await tally(o.prodListen, 20), { 'v2.0.0': 20 });
         });
     });
