@@ -594,13 +594,35 @@ proc_write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
+/* A step's own files (script, log) live in a directory its step can
+ * write to: a FIFO or a symlink planted there must not block paved in
+ * open() or redirect its writes. Only regular files are opened; others
+ * fail with EINVAL. */
+static int
+proc_open_regular(const char *path, int flags, mode_t mode)
+{
+    struct stat sb;
+    int fd;
+
+    fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+              mode);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
 static int
 proc_write_script(const char *path, const char *script)
 {
     int fd, error = 0;
 
-    fd =
-        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0700);
+    fd = proc_open_regular(path, O_WRONLY | O_CREAT | O_TRUNC, 0700);
     if (fd < 0)
         return paved_error_set(PAVED_ERROR, "write step script %s: %s", path,
                                strerror(errno));
@@ -732,9 +754,8 @@ paved_proc_start(paved_proc **out, paved_procs *ps,
     paved_buf_init(&p->p_err.pst_line, PAVED_PROC_LINE_MAX);
     if ((error = proc_write_script(spec->ps_script_path, spec->ps_script)) < 0)
         goto out;
-    p->p_log_fd =
-        open(spec->ps_log_path,
-             O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    p->p_log_fd = proc_open_regular(spec->ps_log_path,
+                                    O_WRONLY | O_APPEND | O_CREAT, 0600);
     if (p->p_log_fd < 0) {
         error = paved_error_set(PAVED_ERROR, "open step log %s: %s",
                                 spec->ps_log_path, strerror(errno));
@@ -815,8 +836,7 @@ paved_proc_log_note(const char *log_path, const char *text)
     for (i = 0; i + 1 < line.b_len; i++)
         if (line.b_ptr[i] == '\n' || line.b_ptr[i] == '\r')
             line.b_ptr[i] = ' ';
-    fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-              0600);
+    fd = proc_open_regular(log_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
     if (fd < 0) {
         error = paved_error_set(PAVED_ERROR, "open step log %s: %s", log_path,
                                 strerror(errno));

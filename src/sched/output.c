@@ -2,7 +2,10 @@
  * reports as a GitHub App: a summary table of the steps, the tail of each
  * failed step's log, what steps wrote to $PAVED_SUMMARY (markdown: a
  * canary's verdict) and the annotations steps wrote to $PAVED_ANNOTATIONS.
- * Logs are read as written, so secrets are already masked in them. The
+ * Logs are read as written, so secrets are already masked in them; the
+ * summary and annotation files are written by the steps themselves, so
+ * they are masked here. Only regular files are read: a step may put a
+ * FIFO or a symlink at those names. The
  * reads are small and bounded (a log's last 16 KiB, an annotation file's
  * first MiB) and happen once, when the run ends. Never fails the run: what
  * cannot be read is left out. */
@@ -18,6 +21,7 @@
 #include "paved/buf.h"
 #include "paved/error.h"
 #include "paved/forgeapi.h"
+#include "paved/mask.h"
 #include "sched/sched_int.h"
 
 #define OUTPUT_TAIL_BYTES (16 * 1024)
@@ -81,6 +85,24 @@ sched_output_summary(const struct sched_run *r)
     return paved_buf_detach(&b, NULL);
 }
 
+/* A file in the run directory, opened to read only if it is a regular
+ * file: a step can put anything at these names, and a FIFO would block
+ * the daemon in open() or read(), a symlink publish its target. -1 when
+ * not. */
+static int
+output_open(const char *path, struct stat *sb)
+{
+    int fd;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
+        return -1;
+    if (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* The last lines of a log file, without their timestamps. */
 static void
 output_tail(struct paved_buf *b, const char *path)
@@ -92,11 +114,9 @@ output_tail(struct paved_buf *b, const char *path)
     off_t off;
     int fd;
 
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    if ((fd = output_open(path, &sb)) < 0)
         return;
-    off = fstat(fd, &sb) == 0 && sb.st_size > OUTPUT_TAIL_BYTES
-              ? sb.st_size - OUTPUT_TAIL_BYTES
-              : 0;
+    off = sb.st_size > OUTPUT_TAIL_BYTES ? sb.st_size - OUTPUT_TAIL_BYTES : 0;
     n = pread(fd, buf, OUTPUT_TAIL_BYTES, off);
     close(fd);
     if (n <= 0)
@@ -128,26 +148,48 @@ output_tail(struct paved_buf *b, const char *path)
     }
 }
 
-/* A step's summary file, as written (at most OUTPUT_SUMMARY_BYTES). */
+/* A step's summary file, as written (at most OUTPUT_SUMMARY_BYTES, not
+ * ending inside a UTF-8 character), with the run's secrets masked: the
+ * step writes it itself, not through the masked log. */
 static void
 output_summary_file(struct paved_buf *b, const struct sched_step *st,
                     const char *path)
 {
     char buf[OUTPUT_SUMMARY_BYTES];
+    struct stat sb;
     ssize_t n;
+    size_t len, k;
     int fd;
 
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    if ((fd = output_open(path, &sb)) < 0)
         return;
-    n = read(fd, buf, sizeof(buf));
+    n = pread(fd, buf, sizeof(buf), 0);
     close(fd);
     if (n <= 0)
         return;
+    len = (size_t)n;
+    if (sb.st_size > n) {
+        /* cut: drop a character the cut split (a lead byte followed by
+         * fewer continuation bytes than it announces) */
+        for (k = len;
+             k > 0 && len - k < 4 && ((unsigned char)buf[k - 1] & 0xC0) == 0x80;
+             k--)
+            ;
+        if (k > 0) {
+            unsigned char lead = (unsigned char)buf[k - 1];
+            size_t want = lead >= 0xF0   ? 4
+                          : lead >= 0xE0 ? 3
+                          : lead >= 0xC0 ? 2
+                                         : 1;
+            if (len - (k - 1) < want)
+                len = k - 1;
+        }
+    }
     (void)paved_buf_puts(b, "### ");
     output_cell(b, st->ss_rec.sr_name);
     (void)paved_buf_puts(b, "\n\n");
-    (void)paved_buf_put(b, buf, (size_t)n);
-    (void)paved_buf_puts(b, n > 0 && buf[n - 1] == '\n' ? "\n" : "\n\n");
+    (void)paved_mask_apply(st->ss_run->r_mask, buf, len, b);
+    (void)paved_buf_puts(b, len > 0 && buf[len - 1] == '\n' ? "\n" : "\n\n");
 }
 
 char *
@@ -245,8 +287,7 @@ output_read_annotations(json_t *all, const struct sched_step *st,
 
     if ((path = sched_step_file(st, "annotations")) == NULL)
         return;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
-        fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+    if ((fd = output_open(path, &sb)) < 0 ||
         (buf = malloc(OUTPUT_ANNOTATIONS_BYTES + 1)) == NULL)
         goto out;
     if ((n = pread(fd, buf, OUTPUT_ANNOTATIONS_BYTES, 0)) <= 0)
@@ -262,8 +303,18 @@ output_read_annotations(json_t *all, const struct sched_step *st,
         if (end == NULL && sb.st_size > OUTPUT_ANNOTATIONS_BYTES)
             break; /* cut by the cap: not a whole line */
         if (len > 0 && json_array_size(all) < SCHED_ANNOTATIONS_MAX) {
-            if ((a = output_annotation(p, len, workspace, why, sizeof(why))) !=
-                NULL)
+            /* the step wrote the file itself: mask the run's secrets */
+            struct paved_buf line;
+            paved_buf_init(&line, 3 * len + 64);
+            if (paved_mask_apply(st->ss_run->r_mask, p, len, &line) < 0) {
+                a = NULL;
+                snprintf(why, sizeof(why), "cannot mask it");
+            } else {
+                a = output_annotation(line.b_ptr, line.b_len, workspace, why,
+                                      sizeof(why));
+            }
+            paved_buf_dispose(&line);
+            if (a != NULL)
                 json_array_append_new(all, a);
             else if (skipped++ == 0)
                 snprintf(note, sizeof(note), "annotations line %zu skipped: %s",

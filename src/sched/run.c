@@ -513,6 +513,18 @@ step_start(struct sched_step *st)
         goto out;
     }
     st->ss_rec.sr_attempts++;
+    /* what an earlier attempt wrote for the check run is not this one's:
+     * a retried canary must not show the first attempt's verdict too */
+    {
+        const char *exts[] = {"summary", "annotations"};
+        size_t k;
+        for (k = 0; k < 2; k++) {
+            char *f = sched_step_file(st, exts[k]);
+            if (f != NULL)
+                (void)unlink(f);
+            free(f);
+        }
+    }
     if (st->ss_rec.sr_attempts > 1) {
         char note[64];
         snprintf(note, sizeof(note), "attempt %u of %u", st->ss_rec.sr_attempts,

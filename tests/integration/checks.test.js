@@ -21,7 +21,13 @@
 // outbox row `failed` saying so; GitHub Enterprise /api/v3; a 401 -> a new
 // token and the check run completes; kill -9 with updates pending -> each
 // check run completed once, no duplicates; cancelled and skipped; the key,
-// JWTs and tokens never in paved's output or data dir.
+// JWTs and tokens never in paved's output or data dir. $PAVED_SUMMARY
+// (issue 7: the canary's verdict on the forge): in a run that succeeds and
+// in one that fails, the summaries first in output.text (before the failed
+// step's log tail), secrets masked in them and in annotations; a summary
+// over 32 KiB cut to its first 32 KiB on a character boundary, the text
+// still <= 65535 bytes; a FIFO or a symlink at its name neither blocks
+// paved nor publishes what it points to.
 // Each test owns its daemon, repositories, fake and temp dirs. No timed
 // assertions: the tests poll for what GitHub would show.
 import assert from 'node:assert/strict';
@@ -607,6 +613,265 @@ ${Array.from({ length: N }, (_, i) => `  - name: spew${i + 1}
         for (let k = 1; k <= N; k++)
             assert.ok(cr.output.summary.includes(`spew${k}`),
                 `the summary lacks spew${k}`);
+    }));
+
+// ------------------------------------- $PAVED_SUMMARY (issue 7: a verdict)
+
+// The section sched_output_text() makes of one step's summary file.
+const summarySection = (step, md) => `### ${step}\n\n${md}` +
+    (md.endsWith('\n') ? '\n' : '\n\n');
+
+// A canary's analysis as the canary step writes it: printf, as a user's
+// script would, "%%" for a percent sign.
+const CANARY_MD = '### Canary at 5%\n' +
+    '| check | value | threshold | samples | result |\n' +
+    '| --- | --- | --- | --- | --- |\n' +
+    '| error rate | 0.2% | < 1% | 412 | pass |\n' +
+    '| p99 latency | 180 ms | < 300 ms | 412 | pass |\n' +
+    '\n**Decision:** continue to 25%\n';
+const CANARY_PRINTF = `printf '${CANARY_MD.replace(/%/g, '%%')
+    .replace(/\n/g, '\\n')}' >> "$PAVED_SUMMARY"`;
+
+// An annotation whose message holds $DEPLOY_TOKEN.
+const ANN_PRINTF = `printf '${JSON.stringify({ path: 'README', start_line: 1,
+    end_line: 1, annotation_level: 'notice', message: 'token %s' })}\\n' ` +
+    '"$DEPLOY_TOKEN" >> "$PAVED_ANNOTATIONS"';
+
+test('$PAVED_SUMMARY in a run that succeeds [FAKE GitHub App, OpenAPI-' +
+    'validated]: output.text is the steps\' summaries, in step order, each ' +
+    'under its step\'s name, the secret masked (in an annotation too); ' +
+    'nothing for a step that wrote none, no log tail; the check run ' +
+    'completes once, success',
+T, (t) => withAppForge(t, { installations: { [INST]: ['acme/shop'] } },
+    async (ctx, gh) => {
+        const secret = `Sk-${crypto.randomBytes(16).toString('hex')}`;
+        ctx.pipeline('deliver.yaml', `name: deliver
+on: {push: {branches: [main]}}
+secrets: [DEPLOY_TOKEN]
+steps:
+  - name: build
+    run: echo "build-log-line-only"
+  - name: canary
+    needs: [build]
+    run: |
+      test -n "$PAVED_SUMMARY"
+      ${CANARY_PRINTF}
+      echo "canary-log-line-only"
+  - name: smoke
+    needs: [canary]
+    run: |
+      echo "smoke: 3 of 3 passed" >> "$PAVED_SUMMARY"
+      echo "used token $DEPLOY_TOKEN" >> "$PAVED_SUMMARY"
+      ${ANN_PRINTF}
+`);
+        const repo = ctx.repo('acme/shop');
+        const d = await ctx.start(appEnv(ctx, gh,
+            { PAVED_SECRET_DEPLOY_TOKEN: secret }));
+        const { sha } = await pushAndDeliver(ctx, repo, 'refs/heads/main');
+        const [listed] = await waitRuns(d, { sha }, 1);
+        const run = await waitDone(d, listed.id);
+        await assertRunState(d, run, 'success');
+        const cr = await waitCheckRun(gh, { repo: 'acme/shop', id: run.id,
+            name: 'paved/deliver' });
+        await settle(d, gh);
+        assert.deepEqual(gh.schemaErrors(), []);
+        assert.deepEqual(checkRunProblems(gh, [{ ...run,
+            repo: 'acme/shop' }], { publicUrl: PUBLIC }), []);
+        assert.equal(cr.conclusion, 'success');
+        for (const r of gh.checkRequests())
+            assertCheckRequest(r, { repo: 'acme/shop' });
+        const text = cr.output.text;
+        assert.equal(typeof text, 'string', 'no output.text');
+        assert.equal(text, summarySection('canary', CANARY_MD) +
+            summarySection('smoke', 'smoke: 3 of 3 passed\n' +
+                'used token ***\n'));
+        for (const no of ['build-log-line-only', 'canary-log-line-only',
+            'last lines', '### build'])
+            assert.ok(!text.includes(no), `output.text holds ${no}`);
+        // the annotation a step wrote with the secret in it: masked too
+        assert.deepEqual(cr.annotations.map((a) => a.message),
+            ['token ***']);
+        // the secret: in no request, in paved's output neither
+        for (const r of gh.requests)
+            assert.ok(!r.raw.includes(secret), `#${r.seq} carries it`);
+        assert.ok(!(d.stderr() + d.stdout()).includes(secret));
+    }));
+
+test('$PAVED_SUMMARY in a run that fails [FAKE GitHub App, OpenAPI-' +
+    'validated]: the failing canary\'s verdict comes first in output.text, ' +
+    'then its log\'s last lines; the check run completes once, failure',
+T, (t) => withAppForge(t, { installations: { [INST]: ['acme/shop'] } },
+    async (ctx, gh) => {
+        const failMd = CANARY_MD.replace('0.2% | < 1% | 412 | pass',
+            '7.5% | < 1% | 398 | **fail**').replace('continue to 25%',
+            'roll back');
+        const printf = CANARY_PRINTF.replace(/0\.2%% \| < 1%% \| 412 \| pass/,
+            '7.5%% | < 1%% | 398 | **fail**').replace('continue to 25%%',
+            'roll back');
+        assert.notEqual(printf, CANARY_PRINTF);
+        ctx.pipeline('deliver.yaml', `name: deliver
+on: {push: {branches: [main]}}
+steps:
+  - name: build
+    run: echo "build-log-line-only"
+  - name: canary
+    needs: [build]
+    run: |
+      ${printf}
+      i=1
+      while [ $i -le 5 ]; do echo "canary log line $i"; i=$((i+1)); done
+      echo "error rate 7.5% over 1%: rolled back" >&2
+      exit 1
+`);
+        const repo = ctx.repo('acme/shop');
+        const d = await ctx.start(appEnv(ctx, gh));
+        const { sha } = await pushAndDeliver(ctx, repo, 'refs/heads/main');
+        const [listed] = await waitRuns(d, { sha }, 1);
+        const run = await waitDone(d, listed.id);
+        await assertRunState(d, run, 'failure');
+        const cr = await waitCheckRun(gh, { repo: 'acme/shop', id: run.id,
+            name: 'paved/deliver' });
+        await settle(d, gh);
+        assert.deepEqual(gh.schemaErrors(), []);
+        assert.deepEqual(checkRunProblems(gh, [{ ...run,
+            repo: 'acme/shop' }], { publicUrl: PUBLIC }), []);
+        assert.equal(cr.conclusion, 'failure');
+        for (const r of gh.checkRequests())
+            assertCheckRequest(r, { repo: 'acme/shop' });
+        const text = cr.output.text;
+        assert.equal(typeof text, 'string', 'no output.text');
+        const verdict = summarySection('canary', failMd);
+        assert.ok(text.startsWith(verdict), `the verdict is not first:\n${
+            text}`);
+        const tail = text.indexOf('### canary: the log\'s last lines');
+        assert.ok(tail >= verdict.length, `no log tail after the verdict:\n${
+            text}`);
+        for (const want of ['canary log line 5',
+            'error rate 7.5% over 1%: rolled back'])
+            assert.ok(text.indexOf(want) > tail, `${want} not in the tail:\n${
+                text}`);
+        assert.ok(!text.includes('build-log-line-only'));
+    }));
+
+test('$PAVED_SUMMARY over 32 KiB [FAKE GitHub App, OpenAPI-validated]: ' +
+    'only its first 32 KiB are shown, no character split; two of them and ' +
+    'a failed step\'s log -> output.text <= 65535 bytes with the cut note',
+T, (t) => withAppForge(t, { installations: { [INST]: ['acme/big'] } },
+    async (ctx, gh) => {
+        // A: 65-byte lines of 3-byte characters; 32768 = 504 * 65 + 8, so
+        // the cut falls inside a character of line 505
+        const lineA = (i) => `A${String(i).padStart(5, '0')} ` +
+            `${'€'.repeat(19)}\n`;
+        const A = Array.from({ length: 700 }, (_, i) => lineA(i + 1))
+            .join('');
+        const lineB = (i) => `B${String(i).padStart(5, '0')} ` +
+            `${'x'.repeat(56)}\n`;
+        const B = Array.from({ length: 700 }, (_, i) => lineB(i + 1))
+            .join('');
+        assert.equal(bytes(lineA(1)), 65);
+        assert.ok(bytes(A) > 40_000 && bytes(B) > 40_000);
+        fs.writeFileSync(path.join(ctx.out, 'a.md'), A);
+        fs.writeFileSync(path.join(ctx.out, 'b.md'), B);
+        ctx.pipeline('big.yaml', `name: big
+on: {push: {branches: [main]}}
+env: {OUT: ${yq(ctx.out)}}
+steps:
+  - name: sum-a
+    run: cat "$OUT/a.md" >> "$PAVED_SUMMARY"
+  - name: sum-b
+    needs: [sum-a]
+    run: cat "$OUT/b.md" >> "$PAVED_SUMMARY"
+  - name: fail
+    needs: [sum-b]
+    run: |
+      echo "the failing step's own line"
+      exit 1
+`);
+        const repo = ctx.repo('acme/big');
+        const d = await ctx.start(appEnv(ctx, gh));
+        const { sha } = await pushAndDeliver(ctx, repo, 'refs/heads/main');
+        const [listed] = await waitRuns(d, { sha }, 1);
+        const run = await waitDone(d, listed.id);
+        await assertRunState(d, run, 'failure');
+        const cr = await waitCheckRun(gh, { repo: 'acme/big', id: run.id,
+            name: 'paved/big' });
+        await settle(d, gh);
+        assert.deepEqual(gh.schemaErrors(), []);
+        assert.deepEqual(checkRunProblems(gh, [{ ...run,
+            repo: 'acme/big' }], { publicUrl: PUBLIC }), []);
+        for (const r of gh.checkRequests())
+            assertCheckRequest(r, { repo: 'acme/big' });
+        const text = cr.output.text;
+        assert.equal(typeof text, 'string');
+        t.diagnostic(`output.text: ${bytes(text)} bytes`);
+        assert.ok(bytes(text) <= 65535, `${bytes(text)} bytes`);
+        assert.ok(text.endsWith(CUT_NOTE), `no cut note at the end: ${
+            JSON.stringify(text.slice(-120))}`);
+        assert.ok(!text.includes('\uFFFD'), 'a character was split');
+        // A: its first 32 KiB, whole, then B's section
+        const headA = '### sum-a\n\n';
+        const a = text.indexOf(headA);
+        const b = text.indexOf('### sum-b\n\n');
+        assert.equal(a, 0, 'A\'s summary is not first');
+        assert.ok(b > a, 'no section for B');
+        const bodyA = text.slice(a + headA.length, b);
+        assert.ok(bodyA.endsWith('\n\n'), JSON.stringify(bodyA.slice(-40)));
+        const shownA = bodyA.slice(0, -2);
+        assert.ok(A.startsWith(shownA), 'A is not shown as written');
+        assert.ok(bytes(shownA) <= 32 * 1024 && bytes(shownA) >= 32 * 1024 -
+            2, `A shows ${bytes(shownA)} bytes, not its first 32 KiB`);
+        assert.ok(text.includes(lineA(504)), 'A\'s line 504 is not whole');
+        assert.ok(!text.includes('A00506'), 'A is shown past 32 KiB');
+        assert.ok(text.includes(lineB(1)), 'B\'s first line is missing');
+        // the whole of both would be > 65535 bytes: the end went, the
+        // failed step's tail with it
+        assert.ok(!text.includes('the failing step\'s own line'));
+        assert.ok(bytes(text) > 60_000, `cut far below the limit: ${
+            bytes(text)} bytes`);
+    }));
+
+test('$PAVED_SUMMARY replaced by a FIFO or a symlink [FAKE GitHub App]: ' +
+    'paved does not block on it nor publish what it points to; the check ' +
+    'run completes once and the daemon still serves',
+T, (t) => withAppForge(t, { installations: { [INST]: ['acme/odd'] } },
+    async (ctx, gh) => {
+        const target = path.join(ctx.out, 'not-for-github.txt');
+        fs.writeFileSync(target, 'PRIVATE-FILE-CONTENT\n');
+        ctx.pipeline('odd.yaml', `name: odd
+on: {push: {branches: [main]}}
+env: {OUT: ${yq(ctx.out)}}
+steps:
+  - name: fifo
+    run: |
+      rm -f "$PAVED_SUMMARY" "$PAVED_ANNOTATIONS"
+      mkfifo "$PAVED_SUMMARY" "$PAVED_ANNOTATIONS"
+  - name: link
+    run: |
+      rm -f "$PAVED_SUMMARY"
+      ln -s "$OUT/not-for-github.txt" "$PAVED_SUMMARY"
+  - name: plain
+    needs: [fifo, link]
+    run: echo "plain summary" >> "$PAVED_SUMMARY"
+`);
+        const repo = ctx.repo('acme/odd');
+        const d = await ctx.start(appEnv(ctx, gh));
+        const { sha } = await pushAndDeliver(ctx, repo, 'refs/heads/main');
+        const [listed] = await waitRuns(d, { sha }, 1);
+        const run = await waitDone(d, listed.id);
+        await assertRunState(d, run, 'success');
+        const cr = await waitCheckRun(gh, { repo: 'acme/odd', id: run.id,
+            name: 'paved/odd' });
+        await settle(d, gh);
+        assert.deepEqual(checkRunProblems(gh, [{ ...run,
+            repo: 'acme/odd' }], { publicUrl: PUBLIC }), []);
+        assert.equal(cr.output.text, summarySection('plain',
+            'plain summary\n'));
+        for (const r of gh.requests)
+            assert.ok(!r.raw.includes('PRIVATE-FILE-CONTENT'),
+                `#${r.seq} carries the symlink's target`);
+        // the daemon answers
+        const again = await listRuns(d, { sha });
+        assert.equal(again.length, 1);
     }));
 
 test('token reuse [FAKE GitHub App]: two runs in a row use one installation ' +

@@ -40,6 +40,8 @@
 #include "paved/sched.h"
 #include "paved/store.h"
 #include "paved/workspace.h"
+#include "paved/mask.h"
+#include "sched/sched_int.h"
 
 /* Valgrind slows libgit2 and SQLite a lot: waits are generous, and only
  * a failing test ever waits that long. */
@@ -1927,6 +1929,85 @@ test_recovery_order_queue_mode(void **state)
     check_newest_last(f, id_a, wait_run_of(f, seq_a, 1), id_b);
 }
 
+/* sched_output_text() on a run made by hand (no scheduler): what steps
+ * wrote to $PAVED_SUMMARY comes first, masked, each cut to 32 KiB on a
+ * character boundary; then the failed step's log tail; a FIFO at a
+ * summary's name is skipped without blocking. */
+static void
+test_output_text_summaries(void **state)
+{
+    char dir[] = "/tmp/paved-output-XXXXXX", path[512], *text, *p;
+    const char *secret = "Sk-output-secret-1234";
+    struct paved_step defs[3];
+    struct sched_step steps[3];
+    struct sched_run r;
+    paved_mask *mask = NULL;
+    size_t i, n;
+    FILE *fp;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(paved_mask_new(&mask, &secret, 1, 6, NULL), 0);
+    memset(&r, 0, sizeof(r));
+    memset(defs, 0, sizeof(defs));
+    memset(steps, 0, sizeof(steps));
+    r.r_rundir = dir;
+    r.r_mask = mask;
+    r.r_steps = steps;
+    r.r_nsteps = 3;
+    defs[0].st_name = "canary";
+    defs[1].st_name = "big";
+    defs[2].st_name = "fifo";
+    for (i = 0; i < 3; i++) {
+        steps[i].ss_run = &r;
+        steps[i].ss_index = i;
+        steps[i].ss_def = &defs[i];
+        steps[i].ss_rec.sr_name = defs[i].st_name;
+        steps[i].ss_rec.sr_state = PAVED_RUN_SUCCESS;
+    }
+    steps[0].ss_rec.sr_state = PAVED_RUN_FAILURE;
+    snprintf(path, sizeof(path), "%s/0-canary.summary", dir);
+    assert_non_null(fp = fopen(path, "w"));
+    fprintf(fp,
+            "| check | result |\n| --- | --- |\n| errors | fail |\n"
+            "token %s\n",
+            secret);
+    fclose(fp);
+    snprintf(path, sizeof(path), "%s/0-canary.log", dir);
+    assert_non_null(fp = fopen(path, "w"));
+    fprintf(fp, "2026-11-27T07:01:02.345Z out rolled back\n");
+    fclose(fp);
+    /* 32768 = 3 * 10922 + 2: the cut falls inside a 3-byte character */
+    snprintf(path, sizeof(path), "%s/1-big.summary", dir);
+    assert_non_null(fp = fopen(path, "w"));
+    for (i = 0; i < 12000; i++)
+        fputs("\xe2\x82\xac", fp);
+    fclose(fp);
+    snprintf(path, sizeof(path), "%s/2-fifo.summary", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+
+    assert_non_null(text = sched_output_text(&r));
+    assert_true(strncmp(text,
+                        "### canary\n\n| check | result |\n| --- | --- |\n"
+                        "| errors | fail |\ntoken ***\n\n### big\n\n",
+                        strlen("### canary\n\n| check | result |\n"
+                               "| --- | --- |\n| errors | fail |\n"
+                               "token ***\n\n### big\n\n")) == 0);
+    assert_null(strstr(text, secret));
+    p = strstr(text, "### big\n\n") + strlen("### big\n\n");
+    for (n = 0; strncmp(p + n, "\xe2\x82\xac", 3) == 0; n += 3)
+        ;
+    assert_int_equal(n, 3 * 10922); /* the split character is dropped */
+    p += n;
+    assert_string_equal(p, "\n\n### canary: the log's last lines\n\n"
+                           "`````text\nout rolled back\n`````\n\n");
+    assert_null(strstr(text, "### fifo"));
+    free(text);
+    paved_mask_free(mask);
+    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+    assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -1973,6 +2054,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recovery_order_queue_mode, setup,
                                         teardown),
+        cmocka_unit_test(test_output_text_summaries),
     };
     char home[] = "/tmp/paved-sched-home-XXXXXX";
     char cmd[128];
