@@ -5,6 +5,7 @@
  * scheduler gives it (PAVED_WITH_<NAME>, PAVED_SHA, PAVED_TAG...), never
  * from command text. Each opens the store and the environments itself;
  * the decisions are in src/delivery/rollout.c. */
+#include <errno.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -65,8 +66,15 @@ dctx_open(struct dctx *c, const char *cmd, const char *config)
                 cmd, c->dc_cf->cf_data_dir);
         return -1;
     }
-    if (paved_environment_load_dir(&c->dc_envs, &diags,
-                                   c->dc_cf->cf_environments_dir) < 0) {
+    /* no environments directory: no environment (an artifact step needs
+     * none; a deploy then says which one is missing and where) */
+    if (stat(c->dc_cf->cf_environments_dir, &sb) < 0 && errno == ENOENT) {
+        if (paved_environment_set_new(&c->dc_envs) < 0) {
+            deploy_fail(cmd);
+            return -1;
+        }
+    } else if (paved_environment_load_dir(&c->dc_envs, &diags,
+                                          c->dc_cf->cf_environments_dir) < 0) {
         for (i = 0; i < diags.dl_n; i++) {
             char *line;
             if (paved_pipeline_diag_format(&line, &diags.dl_items[i]) < 0)

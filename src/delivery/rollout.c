@@ -85,8 +85,9 @@ ro_env(struct paved_rollout *ro, const char *name)
 
     if (env == NULL)
         paved_error_set(PAVED_ENOTFOUND,
-                        "no environment \"%s\" (define it in environments_dir, "
-                        "see docs/delivery.md)",
+                        "no environment \"%s\" (define it in a file of "
+                        "environments_dir, PAVED_ENVIRONMENTS_DIR; see "
+                        "docs/delivery.md)",
                         name != NULL ? name : "");
     return env;
 }

@@ -22,7 +22,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { markFailed, pavedBin } from './lib/daemon.js';
+import { markFailed, pavedBin, startDaemon } from './lib/daemon.js';
+import { createRepo } from './lib/git.js';
+import { sql } from './lib/http.js';
+import { SECRET, deliver, pushPayload, waitDone, waitRuns } from './lib/runs.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const REGISTRY_LOCAL = path.resolve(here, '..', '..', 'scripts', 'registry-local');
@@ -459,5 +462,58 @@ describe('images with a real registry', { skip: skipImages }, () => {
         assert.equal(r.code, 1);
         assert.equal(r.stdout, '');
         assert.match(r.stderr, /paved image push: podman push failed \(exit status \d+\): .*(connection refused|connect)/);
+    });
+
+    // The built-in steps in a real run: a push webhook, the daemon's
+    // scheduler, `uses: build-image` (format: image) and `uses: push-image`;
+    // the store records the pushed reference by the registry's digest.
+    test('pipeline steps build-image and push-image record the pushed digest', async (t) => {
+        t.after(() => { if (t.failed) markFailed(); });
+        const gitRoot = path.join(tmp, 'git');
+        const pipes = path.join(tmp, 'pipelines');
+        fs.mkdirSync(pipes, { recursive: true });
+        fs.writeFileSync(path.join(pipes, 'image.yaml'), `name: image
+on:
+  push:
+    branches: [main]
+env:
+  REGISTRY: ${reg}/paved-it
+steps:
+  - name: image
+    uses: build-image
+    with:
+      format: image
+  - name: push
+    needs: [image]
+    uses: push-image
+    with:
+      tls_verify: "false"
+`);
+        const repoObj = createRepo(gitRoot, 'shop/imgsvc');
+        const sha = repoObj.commit({
+            'hello': fs.readFileSync(path.join(ctx, 'hello')),
+            'Dockerfile': 'FROM scratch\nCOPY hello /hello\nENTRYPOINT ["/hello"]\n',
+        }, 'an image');
+        const tag = `${reg}/paved-it/imgsvc:sha-${sha.slice(0, 7)}`;
+        images.push(tag);
+        const d = await startDaemon({ env: {
+            PAVED_GITHUB_SECRET: SECRET, PAVED_PIPELINES_DIR: pipes,
+            PAVED_CLONE_URL_TEMPLATE: `file://${gitRoot}/{repo}.git`,
+        } });
+        try {
+            const { before, after } = repoObj.push('refs/heads/main', sha);
+            await deliver(d, 'push', pushPayload({ repo: 'shop/imgsvc',
+                ref: 'refs/heads/main', before, after, cloneUrl: repoObj.fileUrl }));
+            const [listed] = await waitRuns(d, { sha }, 1);
+            const run = await waitDone(d, listed.id);
+            assert.equal(run.state, 'success', JSON.stringify(run));
+            const rows = sql(d.dbPath, 'SELECT kind, ref, digest, service FROM artifacts');
+            assert.equal(rows.length, 1, JSON.stringify(rows));
+            const digest = await manifestDigest('paved-it/imgsvc', `sha-${sha.slice(0, 7)}`);
+            assert.deepEqual(rows[0], { kind: 'image', ref: `${reg}/paved-it/imgsvc@${digest}`,
+                digest, service: 'imgsvc' });
+        } finally {
+            await d.stop();
+        }
     });
 });
