@@ -700,7 +700,11 @@ paved_rollout_deploy(struct paved_rollout *ro,
         }
     }
     error = ro_record(ro, t->rt_service, t->rt_env, "deploy", "ok", &w,
-                      "every canary step passed its analysis", NULL);
+                      paved_environment_analysis(env) != NULL
+                          ? "every canary step passed its analysis"
+                          : "every canary step passed (no analysis is "
+                            "defined: advanced on time)",
+                      NULL);
     ro_summary_line(ro, "\nEvery step passed: %s serves 100%% of %s.",
                     t->rt_version, t->rt_env);
 out:
@@ -937,7 +941,7 @@ ro_previous(struct paved_deploy_rec **out, struct paved_rollout *ro,
 {
     struct paved_deploy_filter f;
     struct paved_deploy_rec **list = NULL;
-    size_t n = 0, i;
+    size_t n = 0, i, start;
     int error;
 
     *out = NULL;
@@ -949,7 +953,16 @@ ro_previous(struct paved_deploy_rec **out, struct paved_rollout *ro,
     f.df_limit = 200;
     if ((error = paved_store_deploy_list(&list, &n, ro->ro_store, &f)) < 0)
         return error;
-    for (i = 0; i < n; i++)
+    /* older than the current stable version's own promotion: after v1,
+     * v2 and a rollback to v1, a second rollback has nothing before v1
+     * (v2 is what was rolled back, not an earlier version) */
+    for (start = 0; digest != NULL && start < n; start++)
+        if (list[start]->dr_digest != NULL &&
+            strcmp(list[start]->dr_digest, digest) == 0)
+            break;
+    if (start == n)
+        start = 0; /* its promotion is out of reach: any other one */
+    for (i = start; i < n; i++)
         if (list[i]->dr_digest != NULL && list[i]->dr_sha != NULL &&
             list[i]->dr_repo != NULL &&
             (digest == NULL || strcmp(list[i]->dr_digest, digest) != 0)) {
