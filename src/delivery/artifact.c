@@ -23,6 +23,7 @@
 #include "paved/artifact.h"
 #include "paved/crypto.h"
 #include "paved/error.h"
+#include "paved/fs.h"
 
 #define DIR_FORMAT "paved-dir-v1"
 #define DIR_MAX_DEPTH 128
@@ -641,27 +642,6 @@ dir_rm_tree(const char *path)
     (void)nftw(path, dir_rm_cb, 16, FTW_PHYS | FTW_DEPTH);
 }
 
-static int
-dir_mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t n = strlen(path), i;
-
-    if (n == 0 || n >= sizeof(buf))
-        return paved_error_set(PAVED_EINVAL, "bad directory name");
-    memcpy(buf, path, n + 1);
-    for (i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return paved_error_set(PAVED_ERROR, "mkdir %s: %s", buf,
-                                   strerror(errno));
-        buf[i] = i < n ? '/' : '\0';
-    }
-    return 0;
-}
-
 int
 paved_artifact_dir_build(char **path_out, char **digest_out,
                          const char *src_dir, const char *artifacts_dir)
@@ -690,7 +670,7 @@ paved_artifact_dir_build(char **path_out, char **digest_out,
      * there is none of that name yet */
     if ((error = dir_pass(first, src, -1, &mode)) < 0)
         return error;
-    if ((error = dir_mkdirs(artifacts_dir)) < 0)
+    if ((error = paved_mkdirs(artifacts_dir, 0755)) < 0)
         return error;
     if (realpath(artifacts_dir, adir) == NULL)
         return paved_error_set(PAVED_ERROR, "%s: %s", artifacts_dir,

@@ -16,6 +16,7 @@
 
 #include "delivery/driver_int.h"
 #include "paved/error.h"
+#include "paved/fs.h"
 
 #define DRIVER_STATE_MAX (1024 * 1024) /* bytes of one state file */
 
@@ -69,28 +70,6 @@ bad:
                            service != NULL ? service : "(null)");
 }
 
-/* mkdir -p with mode for the directories it creates. */
-static int
-driver_mkdirs(const char *path, mode_t mode)
-{
-    char buf[4096];
-    size_t n = strlen(path), i;
-
-    if (n == 0 || n >= sizeof(buf))
-        return paved_error_set(PAVED_EINVAL, "state directory: bad path");
-    memcpy(buf, path, n + 1);
-    for (i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        buf[i] = '\0';
-        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-            return paved_error_set(PAVED_ERROR, "mkdir %s: %s", buf,
-                                   strerror(errno));
-        buf[i] = i == n ? '\0' : '/';
-    }
-    return 0;
-}
-
 int
 paved_driver_open(paved_driver **out, const struct paved_driver_opts *o)
 {
@@ -119,7 +98,7 @@ paved_driver_open(paved_driver **out, const struct paved_driver_opts *o)
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
         goto out;
     }
-    if ((error = driver_mkdirs(o->do_state_dir, 0700)) < 0)
+    if ((error = paved_mkdirs(o->do_state_dir, 0700)) < 0)
         goto out;
     n = snprintf(lock, sizeof(lock), "%s/.lock", o->do_state_dir);
     if (n < 0 || (size_t)n >= sizeof(lock)) {

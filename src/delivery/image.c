@@ -23,6 +23,7 @@
 
 #include "paved/artifact.h"
 #include "paved/error.h"
+#include "paved/fs.h"
 
 extern char **environ;
 
@@ -48,27 +49,6 @@ image_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-image_mkdirs(const char *path)
-{
-    char buf[4096];
-    size_t n = strlen(path), i;
-
-    if (n == 0 || n >= sizeof(buf))
-        return paved_error_set(PAVED_EINVAL, "bad directory name");
-    memcpy(buf, path, n + 1);
-    for (i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return paved_error_set(PAVED_ERROR, "mkdir %s: %s", buf,
-                                   strerror(errno));
-        buf[i] = i < n ? '/' : '\0';
-    }
-    return 0;
 }
 
 /* ---- names ------------------------------------------------------------ */
@@ -322,7 +302,7 @@ image_write_conf(const char *path)
                                                  "long");
         memcpy(dir, path, (size_t)(slash - path));
         dir[slash - path] = '\0';
-        if ((error = image_mkdirs(dir)) < 0)
+        if ((error = paved_mkdirs(dir, 0755)) < 0)
             return error;
     }
     /* Once default_ulimits is set, rootful podman asks for nproc=1048576
