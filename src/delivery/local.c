@@ -28,6 +28,7 @@
 
 #include "delivery/driver_int.h"
 #include "paved/buf.h"
+#include "paved/clock.h"
 #include "paved/error.h"
 
 #define LOCAL_READY_MS 60000 /* a version must accept connections */
@@ -46,24 +47,6 @@ struct local {
 };
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static uint64_t
-local_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void
-local_sleep_ms(unsigned ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 static int local_path(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -503,10 +486,10 @@ local_kill_orphans(struct local *lo)
     closedir(dh);
     for (i = 0; i < n; i++)
         (void)kill(pids[i], SIGTERM);
-    deadline = local_now_ms() + 2000;
+    deadline = paved_clock_ms() + 2000;
     for (i = 0; i < n; i++) {
-        while (local_pid_alive(pids[i], 0) && local_now_ms() < deadline)
-            local_sleep_ms(20);
+        while (local_pid_alive(pids[i], 0) && paved_clock_ms() < deadline)
+            paved_sleep_ms(20);
         (void)kill(pids[i], SIGKILL);
     }
 }
@@ -943,7 +926,7 @@ local_apply(paved_driver *d, const char *service, json_t *st)
                         lo->lo_listen, gen);
     }
     /* the step is done only when nginx routes by the new file */
-    deadline = local_now_ms() + LOCAL_GEN_MS;
+    deadline = paved_clock_ms() + LOCAL_GEN_MS;
     for (;;) {
         if (local_http_get(lo->lo_host, lo->lo_port, "/.paved/generation", body,
                            sizeof(body)) == 200) {
@@ -956,7 +939,7 @@ local_apply(paved_driver *d, const char *service, json_t *st)
             if (seen == gen && i == nold)
                 break;
         }
-        if (local_now_ms() > deadline) {
+        if (paved_clock_ms() > deadline) {
             error = paved_error_set(PAVED_ERROR,
                                     "nginx on %s did not take generation %lu "
                                     "within %u s (it answers %lu); see %s",
@@ -964,7 +947,7 @@ local_apply(paved_driver *d, const char *service, json_t *st)
                                     seen, elog);
             goto out;
         }
-        local_sleep_ms(20);
+        paved_sleep_ms(20);
     }
     error = 0;
 out:
@@ -995,9 +978,9 @@ local_stop(paved_driver *d, const char *service, json_t *v)
                         (int)pid);
         if (kill(-pid, SIGTERM) < 0)
             (void)kill(pid, SIGTERM);
-        deadline = local_now_ms() + LOCAL_STOP_MS;
-        while (local_pid_alive(pid, start) && local_now_ms() < deadline)
-            local_sleep_ms(20);
+        deadline = paved_clock_ms() + LOCAL_STOP_MS;
+        while (local_pid_alive(pid, start) && paved_clock_ms() < deadline)
+            paved_sleep_ms(20);
     } else if (local_proc_start(pid, &state) != 0 && start != 0 &&
                local_proc_start(pid, &state) != start) {
         return; /* the pid is someone else's now: never signal it */
@@ -1188,7 +1171,7 @@ local_spawn(paved_driver *d, const char *service, json_t *v, json_t *st)
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
         goto out;
     }
-    deadline = local_now_ms() + LOCAL_READY_MS;
+    deadline = paved_clock_ms() + LOCAL_READY_MS;
     for (;;) {
         if (!local_pid_alive(pid, pstart)) {
             local_log_tail(tail, sizeof(tail), logpath);
@@ -1203,7 +1186,7 @@ local_spawn(paved_driver *d, const char *service, json_t *v, json_t *st)
             close(fd);
             break;
         }
-        if (local_now_ms() > deadline) {
+        if (paved_clock_ms() > deadline) {
             local_log_tail(tail, sizeof(tail), logpath);
             local_stop(d, service, v);
             error = paved_error_set(PAVED_ERROR,
@@ -1213,7 +1196,7 @@ local_spawn(paved_driver *d, const char *service, json_t *v, json_t *st)
                                     LOCAL_READY_MS / 1000, logpath, tail);
             goto out;
         }
-        local_sleep_ms(50);
+        paved_sleep_ms(50);
     }
     driver_progress(d, "%s %s ready on 127.0.0.1:%u (pid %d)", service, version,
                     port, (int)pid);

@@ -14,6 +14,7 @@
 
 #include "paved/analysis.h"
 #include "paved/driver.h"
+#include "paved/clock.h"
 #include "paved/error.h"
 #include "paved/rollout.h"
 #include "paved/smoke.h"
@@ -39,17 +40,6 @@ ro_say(struct paved_rollout *ro, const char *fmt, ...)
     fflush(ro->ro_out);
 }
 
-static void
-ro_nap_ms(unsigned ms)
-{
-    struct timespec ts;
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* Waits ms, or less when ro_stop_fd becomes readable: 1 then (asked to
  * stop), else 0. */
 static int
@@ -59,7 +49,7 @@ ro_sleep_ms(struct paved_rollout *ro, unsigned ms)
     int rc;
 
     if (ro->ro_stop_fd <= 0) {
-        ro_nap_ms(ms);
+        paved_sleep_ms(ms);
         return 0;
     }
     p.fd = ro->ro_stop_fd;

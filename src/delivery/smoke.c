@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "paved/clock.h"
 #include "paved/error.h"
 #include "paved/smoke.h"
 
@@ -24,25 +25,6 @@ struct attempt {
     long at_errno;
     char at_err[CURL_ERROR_SIZE];
 };
-
-static uint64_t
-smoke_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void
-smoke_sleep_ms(unsigned ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-
-    /* a signal only shortens the wait: the next attempt still happens */
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 static size_t
 smoke_write(char *data, size_t size, size_t nmemb, void *arg)
@@ -168,7 +150,7 @@ smoke_attempts(struct paved_smoke_result *res, const struct paved_env_smoke *sm,
     paved_buf_init(&at.at_body, body_max);
     for (i = 0; i <= sm->sm_retries; i++) {
         if (i > 0) {
-            smoke_sleep_ms(wait);
+            paved_sleep_ms(wait);
             wait = wait > PAVED_SMOKE_BACKOFF_MAX_MS / 2
                        ? PAVED_SMOKE_BACKOFF_MAX_MS
                        : wait * 2;
@@ -202,7 +184,7 @@ smoke_check(struct paved_smoke_result *res, const struct paved_env_smoke *def,
 {
     struct paved_env_smoke sm = *def;
     char line[1024], *url = NULL;
-    uint64_t start = smoke_now_ms();
+    uint64_t start = paved_clock_ms();
     int error;
 
     /* the loader sets the documented default; 0 would mean no limit */
@@ -220,7 +202,7 @@ smoke_check(struct paved_smoke_result *res, const struct paved_env_smoke *def,
                                        sizeof(line))) < 0) {
         goto out;
     }
-    res->sr_elapsed_ms = (unsigned long)(smoke_now_ms() - start);
+    res->sr_elapsed_ms = (unsigned long)(paved_clock_ms() - start);
     if ((res->sr_message = strdup(line)) == NULL)
         error = paved_error_set(PAVED_ENOMEM, "out of memory");
 out:
