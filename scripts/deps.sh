@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what paved needs to build and test on Debian 12. Idempotent:
 # packages already present are not touched, so a warm machine pays nothing.
-# Usage: scripts/deps.sh [build|test|demo|bench]   (default: build)
+# Usage: scripts/deps.sh [build|run|test|demo|bench]   (default: build)
 set -euo pipefail
 
 want=(build-essential cmake pkg-config git
@@ -17,13 +17,15 @@ build) ;;
 test)  want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl valgrind
               golang-go python3 prometheus nginx-light
               podman buildah runc docker-registry) ;;
-# make demo: the local driver's nginx, Prometheus, the sample service
+# make run: the local driver's nginx and Prometheus for the analysis;
+# make demo: those and the sample service's python3
+run)   want+=(nginx-light prometheus) ;;
 demo)  want+=(nginx-light prometheus python3) ;;
 bench) want+=(libcmocka-dev clang sqlite3 nodejs npm curl openssl valgrind
               golang-go python3 prometheus nginx-light
               podman buildah runc docker-registry
               wrk webhook procps yamllint time util-linux cookiecutter) ;;
-*) echo "usage: $0 [build|test|demo|bench]" >&2; exit 2 ;;
+*) echo "usage: $0 [build|run|test|demo|bench]" >&2; exit 2 ;;
 esac
 
 missing=()
