@@ -23,6 +23,8 @@ fuzz_use(const paved_environment *env)
 
     sum += strlen(paved_environment_name(env));
     sum += strlen(paved_env_driver_name(paved_environment_driver(env)));
+    if (paved_environment_from(env) != NULL)
+        sum += strlen(paved_environment_from(env));
     if (paved_environment_local(env) != NULL)
         sum += strlen(paved_environment_local(env)->lo_listen);
     if (paved_environment_kubernetes(env) != NULL)
