@@ -283,7 +283,7 @@ test('artifact dir: content-addressed, mtimes kept, escaping links refused', asy
     // what the local driver's `make run` will find: nothing to rebuild
     r = await run('make', ['-q', '-C', dir, 'app']);
     assert.equal(r.code, 0, `make -q in the copy: ${r.stdout}${r.stderr}`);
-    r = await run('make', ['-s', '-C', dir, 'run']);
+    r = await run('make', ['-s', '--no-print-directory', '-C', dir, 'run']);
     assert.equal(r.stdout, 'v1\n');
 
     // the same tree elsewhere, other mtimes: the same artifact; JSON face
