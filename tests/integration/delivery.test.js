@@ -14,6 +14,8 @@
 //     itself, and afterwards every request reaches the stable version;
 //   - a failing smoke test rolls staging back;
 //   - a tag on a commit that never passed staging is refused;
+//   - an operator's paved rollback (to the version before) and paved
+//     promote --version (forward again);
 //   - a protected environment waits for `paved approve`;
 //   - kill -9 of paved in the middle of a canary, then a restart: the
 //     rollout is rolled back and started again by the requeued run, and
@@ -419,6 +421,26 @@ test('delivery: staging on push, canary to production on a tag, '
         assert.match(rb.reason, /error-rate [0-9.]+/);
         assert.equal(rb.version, 'v2.0.0');
 
+        // an operator: back to the version before, then forward again
+        let r = pavedCli(w, ['rollback', 'checkout', '--env=production',
+            '--reason=int test']);
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(await tally(o.prodListen, 10), { 'v1.0.0': 10 });
+        r = pavedCli(w, ['promote', 'checkout', '--env', 'production',
+            '--version', 'v1.1.0']);
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(await tally(o.prodListen, 10), { 'v1.1.0': 10 });
+        r = pavedCli(w, ['promote', 'checkout', '--env=production']);
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /nothing to promote/);
+        r = pavedCli(w, ['promote', 'checkout', '--env=production',
+            '--version=v9.9.9']);
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /no version v9\.9\.9 of checkout/);
+        h = await history(w, 'checkout', 'production');
+        assert.equal(h[0].action, 'promote');
+        assert.equal(h[0].actor, 'int-operator (cli)');
+
         // 4. a failing smoke test rolls staging back
         const before = `sha-${sha3.slice(0, 7)}`;
         w.repo.commit({ fault: null, unhealthy: 'yes\n' }, 'broken health');
@@ -444,7 +466,7 @@ test('delivery: staging on push, canary to production on a tag, '
         assert.deepEqual(await tally(o.prodListen, 10), { 'v1.1.0': 10 });
 
         // the audit log from the CLI: who, what, when, why
-        const r = pavedCli(w, ['history', 'checkout', '--env', 'production']);
+        r = pavedCli(w, ['history', 'checkout', '--env', 'production']);
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, /rollback/);
         assert.match(r.stdout, /v1\.1\.0/);
