@@ -58,6 +58,9 @@ size_t paved_sched_active(const paved_sched *s);
  * `running` in the store and the next start recovers them (the same path
  * as after a crash). Returns once every child is reaped. */
 void paved_sched_stop(paved_sched *s);
-void paved_sched_free(paved_sched *s); /* NULL is a no-op */
+/* NULL is a no-op. A plan still in the store's hands completes into s on
+ * the loop: free s only when the loop will not run again (a daemon's
+ * shutdown) or once its plans are done (s_plans_inflight, sched_int.h). */
+void paved_sched_free(paved_sched *s);
 
 #endif

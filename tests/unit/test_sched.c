@@ -651,9 +651,21 @@ sched_up(struct fixture *f)
         fail_msg("sched start: %s", paved_error_last());
 }
 
+static bool
+cond_no_plan_in_flight(struct fixture *f, void *arg)
+{
+    (void)arg;
+    return f->f_s->s_plans_inflight == 0;
+}
+
+/* A restart on the same store: a plan still in the store's hands would
+ * complete into the freed scheduler on this loop (a daemon's loop never
+ * runs again after paved_sched_free; this test's does), so its
+ * completions are taken first. */
 static void
 sched_down(struct fixture *f)
 {
+    assert_true(wait_for(f, cond_no_plan_in_flight, NULL, WAIT_SECS));
     paved_sched_free(f->f_s);
     f->f_s = NULL;
 }
