@@ -2,10 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "paved/config.h"
 #include "paved/error.h"
+#include "paved/store.h"
 
 extern char **environ;
 
@@ -26,6 +28,39 @@ cli_opt(const char **out, int argc, char **argv, int *i, const char *name)
         return -1;
     *out = argv[++*i];
     return 1;
+}
+
+/* The platform's store. An SQLite store whose data_dir does not exist is
+ * not the platform's: opening it would make a private one under the
+ * current directory that nobody reads. NULL when the store is there, else
+ * why not (in buf). */
+const char *
+cli_store_missing(char *buf, size_t len, const struct paved_config *cf)
+{
+    struct stat sb;
+
+    if (strncmp(cf->cf_store, "postgres", 8) == 0 ||
+        (stat(cf->cf_data_dir, &sb) == 0 && S_ISDIR(sb.st_mode)))
+        return NULL;
+    snprintf(buf, len,
+             "no paved store here: data_dir \"%s\" does not exist; run "
+             "where the platform's configuration is (--config FILE), or set "
+             "PAVED_DATA_DIR or PAVED_STORE to the platform's store",
+             cf->cf_data_dir);
+    return buf;
+}
+
+int
+cli_store_open(paved_store **st, const struct paved_config *cf)
+{
+    struct paved_store_opts so;
+
+    memset(&so, 0, sizeof(so));
+    so.so_spec = cf->cf_store;
+    so.so_data_dir = cf->cf_data_dir;
+    so.so_max_size = cf->cf_store_max_size;
+    so.so_batch = cf->cf_store_batch;
+    return paved_store_open(st, &so);
 }
 
 static void

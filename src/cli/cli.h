@@ -50,6 +50,14 @@ int cli_request(struct paved_buf *body, long *status, const char *method,
  * *i past a separate value), 0 not this option, -1 its value is
  * missing */
 int cli_opt(const char **out, int argc, char **argv, int *i, const char *name);
+/* cli.c: the platform's store, as create-service, history and the
+ * delivery commands open it: missing gives why not (in buf) or NULL;
+ * open uses the configuration's store settings */
+struct paved_config;
+typedef struct paved_store paved_store;
+const char *cli_store_missing(char *buf, size_t len,
+                              const struct paved_config *cf);
+int cli_store_open(paved_store **st, const struct paved_config *cf);
 /* a string member or "-" */
 const char *cli_str(json_t *obj, const char *key);
 

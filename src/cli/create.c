@@ -131,39 +131,6 @@ create_repo_name(char *out, size_t n, const struct create_opts *o,
     snprintf(out, n, "%s/%s", prev + 1, last + 1);
 }
 
-static int
-create_open_store(paved_store **st, const struct paved_config *cf)
-{
-    struct paved_store_opts so;
-
-    memset(&so, 0, sizeof(so));
-    so.so_spec = cf->cf_store;
-    so.so_data_dir = cf->cf_data_dir;
-    so.so_max_size = cf->cf_store_max_size;
-    so.so_batch = cf->cf_store_batch;
-    return paved_store_open(st, &so);
-}
-
-/* The catalog is the platform's store. An SQLite store whose data_dir does
- * not exist is not the platform's: opening it would make a private one
- * under the current directory that nobody reads. NULL when the store is
- * there, else why not. */
-static const char *
-create_store_missing(char *buf, size_t len, const struct paved_config *cf)
-{
-    struct stat sb;
-
-    if (strncmp(cf->cf_store, "postgres", 8) == 0 ||
-        (stat(cf->cf_data_dir, &sb) == 0 && S_ISDIR(sb.st_mode)))
-        return NULL;
-    snprintf(buf, len,
-             "no paved store here: data_dir \"%s\" does not exist; run "
-             "where the platform's configuration is (--config FILE), or set "
-             "PAVED_DATA_DIR or PAVED_STORE to the platform's store",
-             cf->cf_data_dir);
-    return buf;
-}
-
 /* A URL with a password in it would be printed, stored in the catalog and
  * served by the API: credentials belong in git_token / git_ssh_key. */
 static int
@@ -286,7 +253,7 @@ paved_cli_create_service(int argc, char **argv)
             goto out;
         }
     }
-    if (create_store_missing(why, sizeof(why), cf) != NULL) {
+    if (cli_store_missing(why, sizeof(why), cf) != NULL) {
         if (!o.co_dry_run) {
             fprintf(stderr, "paved create-service: the catalog: %s\n", why);
             goto out;
@@ -296,7 +263,7 @@ paved_cli_create_service(int argc, char **argv)
                 "paved create-service: the name was not checked "
                 "against the catalog: %s\n",
                 why);
-    } else if ((error = create_open_store(&st, cf)) < 0) {
+    } else if ((error = cli_store_open(&st, cf)) < 0) {
         create_fail("create-service", "the catalog");
         goto out;
     } else {
@@ -495,13 +462,13 @@ paved_cli_upgrade_service(int argc, char **argv)
      * date (its team finished a conflicted merge by hand). A service it
      * does not know (made elsewhere) is not an error. */
     if ((up.su_commit[0] != '\0' || up.su_uptodate) &&
-        create_store_missing(why, sizeof(why), cf) != NULL) {
+        cli_store_missing(why, sizeof(why), cf) != NULL) {
         fprintf(stderr,
                 "paved upgrade-service: the catalog was not "
                 "updated: %s\n",
                 why);
     } else if ((up.su_commit[0] != '\0' || up.su_uptodate) &&
-               create_open_store(&st, cf) == 0) {
+               cli_store_open(&st, cf) == 0) {
         int e = paved_store_service_set_template(st, up.su_name, up.su_to);
         if (e < 0 && e != PAVED_ENOTFOUND)
             fprintf(stderr, "paved upgrade-service: the catalog: %s\n",

@@ -47,8 +47,8 @@ static int
 dctx_open(struct dctx *c, const char *cmd, const char *config)
 {
     struct paved_pipeline_diags diags = PAVED_PIPELINE_DIAGS_INIT;
-    struct paved_store_opts so;
     struct stat sb;
+    char why[1024];
     size_t i;
 
     memset(c, 0, sizeof(*c));
@@ -57,13 +57,8 @@ dctx_open(struct dctx *c, const char *cmd, const char *config)
         deploy_fail(cmd);
         return -1;
     }
-    if (strncmp(c->dc_cf->cf_store, "postgres", 8) != 0 &&
-        (stat(c->dc_cf->cf_data_dir, &sb) < 0 || !S_ISDIR(sb.st_mode))) {
-        fprintf(stderr,
-                "paved %s: no paved store here: data_dir \"%s\" does not "
-                "exist; run where the platform's configuration is (--config "
-                "FILE), or set PAVED_DATA_DIR\n",
-                cmd, c->dc_cf->cf_data_dir);
+    if (cli_store_missing(why, sizeof(why), c->dc_cf) != NULL) {
+        fprintf(stderr, "paved %s: %s\n", cmd, why);
         return -1;
     }
     /* no environments directory: no environment (an artifact step needs
@@ -88,12 +83,7 @@ dctx_open(struct dctx *c, const char *cmd, const char *config)
         return -1;
     }
     paved_pipeline_diags_dispose(&diags);
-    memset(&so, 0, sizeof(so));
-    so.so_spec = c->dc_cf->cf_store;
-    so.so_data_dir = c->dc_cf->cf_data_dir;
-    so.so_max_size = c->dc_cf->cf_store_max_size;
-    so.so_batch = c->dc_cf->cf_store_batch;
-    if (paved_store_open(&c->dc_store, &so) < 0) {
+    if (cli_store_open(&c->dc_store, c->dc_cf) < 0) {
         deploy_fail(cmd);
         return -1;
     }

@@ -90,32 +90,17 @@ history_parse(struct history_opts *o, int argc, char **argv)
     return 0;
 }
 
-/* The audit log is the platform's store. An SQLite data_dir that does not
- * exist is not the platform's: opening it would create an empty store
- * nobody writes to (paved create-service refuses the same way). */
 static int
 history_open(paved_store **st, const struct paved_config *cf)
 {
-    struct paved_store_opts so;
-    struct stat sb;
+    char why[1024];
 
     *st = NULL;
-    if (strncmp(cf->cf_store, "postgres", 8) != 0 &&
-        (stat(cf->cf_data_dir, &sb) < 0 || !S_ISDIR(sb.st_mode))) {
-        fprintf(stderr,
-                "paved history: no paved store here: data_dir \"%s\" does "
-                "not exist; run where the platform's configuration is "
-                "(--config FILE), or set PAVED_DATA_DIR or PAVED_STORE to "
-                "the platform's store\n",
-                cf->cf_data_dir);
+    if (cli_store_missing(why, sizeof(why), cf) != NULL) {
+        fprintf(stderr, "paved history: %s\n", why);
         return PAVED_EXIT_FAIL;
     }
-    memset(&so, 0, sizeof(so));
-    so.so_spec = cf->cf_store;
-    so.so_data_dir = cf->cf_data_dir;
-    so.so_max_size = cf->cf_store_max_size;
-    so.so_batch = cf->cf_store_batch;
-    if (paved_store_open(st, &so) < 0) {
+    if (cli_store_open(st, cf) < 0) {
         fprintf(stderr, "paved history: cannot read the store: %s\n",
                 paved_error_last());
         return PAVED_EXIT_FAIL;
