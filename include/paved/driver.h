@@ -63,7 +63,7 @@ struct paved_driver_opts {
 /* A version label every driver can carry: 1 to 128 of A-Z a-z 0-9 . - _
  * +. The local driver refuses others (they would reach nginx's
  * configuration); the rollout checks before anything starts. */
-bool paved_driver_version_ok(const char *s);
+int paved_driver_check_version(const char *s); /* 0 or PAVED_EINVAL */
 
 /* PAVED_EINVAL (bad options), PAVED_EUNAVAILABLE (the driver's tool is
  * missing: "nginx not found; install the nginx-light package"). */

@@ -454,17 +454,23 @@ driver_dispatch(paved_driver *d, enum driver_step step, const char *service,
 /* A version label goes into nginx's configuration, Prometheus labels and
  * process environments: a tag name may hold quotes, braces or semicolons
  * (git allows them), none of which is safe in all of those. */
-bool
-paved_driver_version_ok(const char *s)
+int
+paved_driver_check_version(const char *s)
 {
     size_t n = 0;
 
-    for (; s != NULL && s[n] != '\0'; n++)
+    for (; s != NULL && s[n] != '\0' && n <= 128; n++)
         if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
               (s[n] >= '0' && s[n] <= '9') || s[n] == '.' || s[n] == '-' ||
               s[n] == '_' || s[n] == '+'))
-            return false;
-    return n > 0 && n <= 128;
+            break;
+    if (n > 0 && n <= 128 && s[n] == '\0')
+        return 0;
+    return paved_error_set(PAVED_EINVAL,
+                           "version \"%.64s\" cannot be deployed: a version "
+                           "is 1 to 128 of A-Z a-z 0-9 . - _ + (name the tag "
+                           "so)",
+                           s != NULL ? s : "");
 }
 
 int

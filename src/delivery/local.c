@@ -1352,12 +1352,8 @@ local_start(paved_driver *d, json_t *st, const struct paved_version *v)
                                "%s: %s)",
                                v->v_service, v->v_version, v->v_kind,
                                v->v_artifact);
-    if (!paved_driver_version_ok(v->v_version))
-        return paved_error_set(PAVED_EINVAL,
-                               "version \"%.64s\" cannot be deployed: a "
-                               "version is 1 to 128 of A-Z a-z 0-9 . - _ + "
-                               "(name the tag so)",
-                               v->v_version);
+    if ((error = paved_driver_check_version(v->v_version)) < 0)
+        return error;
     if (json_object_get(st, "stable") == NULL &&
         (error = local_set(st, "stable", NULL)) < 0)
         return error;

@@ -563,12 +563,8 @@ paved_rollout_deploy(struct paved_rollout *ro,
     memset(&s, 0, sizeof(s));
     if ((env = ro_env(ro, t->rt_env)) == NULL)
         return PAVED_ENOTFOUND;
-    if (!paved_driver_version_ok(t->rt_version))
-        return paved_error_set(PAVED_EINVAL,
-                               "version \"%.64s\" cannot be deployed: a "
-                               "version is 1 to 128 of A-Z a-z 0-9 . - _ + "
-                               "(name the tag so)",
-                               t->rt_version);
+    if ((error = paved_driver_check_version(t->rt_version)) < 0)
+        return error;
     memset(&w, 0, sizeof(w));
     w.w_version = t->rt_version;
     w.w_sha = a->ar_sha;
